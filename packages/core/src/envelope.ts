@@ -108,9 +108,11 @@ export function encodeMessage<T extends TopicTypes>(topic: Topic<T>, message: Ou
  */
 export function fieldsToRecord(fields: readonly string[] | null | undefined): Record<string, string> | null {
   if (!fields) return null;
-  const record: Record<string, string> = {};
-  for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i]!] = fields[i + 1]!;
-  return record;
+  const entries: [string, string][] = [];
+  for (let i = 0; i + 1 < fields.length; i += 2) entries.push([fields[i]!, fields[i + 1]!]);
+  // fromEntries defines own properties: a field named `__proto__` is kept, not swallowed by
+  // the prototype setter an assignment would hit.
+  return Object.fromEntries(entries);
 }
 
 /**
@@ -134,7 +136,7 @@ export function decodeMessage<T extends TopicTypes>(
   let data: string | undefined;
   let id: string | undefined;
   let ts: string | undefined;
-  let headers: Headers | undefined;
+  let headers: [string, string][] | undefined;
   const visit = (name: string, value: string) => {
     switch (name) {
       case Field.Type: type = value; break;
@@ -142,7 +144,7 @@ export function decodeMessage<T extends TopicTypes>(
       case Field.Id: id = value; break;
       case Field.Ts: ts = value; break;
       default:
-        if (name.startsWith(Field.HeaderPrefix)) (headers ??= {})[name.slice(Field.HeaderPrefix.length)] = value;
+        if (name.startsWith(Field.HeaderPrefix)) (headers ??= []).push([name.slice(Field.HeaderPrefix.length), value]);
     }
   };
   if (Array.isArray(fields)) {
@@ -159,8 +161,9 @@ export function decodeMessage<T extends TopicTypes>(
   if (data === undefined) throw new DecodeError(DecodeFailure.MissingData, `entry ${streamId} has no "data" field`, { data: { streamId, type } });
   let produced = 0;
   if (ts !== undefined) {
-    produced = Number(ts);
-    if (!Number.isSafeInteger(produced) || produced < 0) {
+    // Decimal digits only: Number() would read '' and ' ' as 0 and accept '0x10' or '1e3'.
+    produced = /^[0-9]+$/.test(ts) ? Number(ts) : Number.NaN;
+    if (!Number.isSafeInteger(produced)) {
       throw new DecodeError(DecodeFailure.InvalidTimestamp, `entry ${streamId} has a non-numeric "ts" field`, { data: { streamId, type } });
     }
   } else {
@@ -168,7 +171,14 @@ export function decodeMessage<T extends TopicTypes>(
     // time Redis appended it, which is the best stand-in.
     produced = Number(streamId.slice(0, streamId.indexOf('-'))) || 0;
   }
-  const payload = decodePayload(topic.codec, data);
+  let payload: unknown;
+  try {
+    payload = decodePayload(topic.codec, data);
+  } catch (error) {
+    // Same reason and cause, plus the entry's ID and type like every other decode failure.
+    const failure = error as DecodeError;
+    throw new DecodeError(failure.reason, `entry ${streamId}: ${failure.message}`, { cause: failure.cause, data: { streamId, type } });
+  }
   const result = topic.types[type]!.safeParse(payload);
   if (!result.success) {
     throw new ValidationError(
@@ -185,6 +195,7 @@ export function decodeMessage<T extends TopicTypes>(
     // every message still has one (it is unique within the stream).
     id: id ?? streamId,
     ts: produced,
-    headers: headers ?? {},
+    // fromEntries, not assignment: a header named `__proto__` stays an own property.
+    headers: headers ? Object.fromEntries(headers) : {},
   } as MessageOf<T>;
 }

@@ -26,7 +26,7 @@ export { defineTopic, DEFAULT_RETENTION } from './topic.js';
 export type { Topic, TopicOptions, TopicTypes, TypeName, PayloadOf, PayloadInputOf } from './topic.js';
 export { Field, encodeMessage, decodeMessage, fieldsToRecord } from './envelope.js';
 export type { Headers, OutgoingMessage, Message, MessageOf, RawEntry } from './envelope.js';
-export { toCommander, defineScript } from './redis-client.js';
+export { toCommander, asCommander, defineScript } from './redis-client.js';
 export type { Commander, RedisClientLike, RedisCommandOptions, LuaScript } from './redis-client.js';
 export { connectRedis, connectRedisCluster, reconnectDelay } from './connect.js';
 export type { ConnectRedisOptions, ConnectRedisClusterOptions } from './connect.js';

@@ -14,6 +14,7 @@ export interface RedisClientLike {
   readonly isOpen: boolean;
   connect(): Promise<unknown>;
   close(): Promise<void>;
+  destroy(): void;
   duplicate(): RedisClientLike;
   on(event: 'error', listener: (error: Error) => void): unknown;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -87,6 +88,8 @@ export interface Commander {
   duplicate(): Promise<Commander>;
   /** Closes the connection. Only call it on connections from {@link Commander.duplicate}. */
   close(): Promise<void>;
+  /** Drops the connection at once, rejecting pending commands. Only for {@link Commander.duplicate} connections. */
+  destroy(): void;
 }
 
 function isClusterClient(client: RedisClientLike): boolean {
@@ -134,5 +137,16 @@ export function toCommander(client: RedisClientLike): Commander {
     async close() {
       if (client.isOpen) await client.close();
     },
+    destroy() {
+      if (client.isOpen) client.destroy();
+    },
   };
+}
+
+/**
+ * Accepts either a node-redis client/cluster or a {@link Commander} and returns a Commander,
+ * so public functions can take whatever the caller holds.
+ */
+export function asCommander(connection: RedisClientLike | Commander): Commander {
+  return 'evalScript' in connection && 'send' in connection ? connection : toCommander(connection);
 }

@@ -1,0 +1,87 @@
+import { type Commander, isNoGroupReply, toTributaryError, type TributaryError } from '@tributary/core';
+
+/**
+ * Collects stream IDs to acknowledge and sends them in few XACK calls: everything acked in
+ * one turn of the event loop goes out together (sooner when `maxBatch` is reached). XACKs are
+ * pipelined, not serialised. A failed XACK re-queues its IDs and retries, so an ack is never
+ * dropped while the worker runs.
+ */
+export class AckBatcher {
+  private queue: string[] = [];
+  private scheduled = false;
+  private readonly inFlight = new Set<Promise<void>>();
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly commander: Commander,
+    private readonly key: string,
+    private readonly group: string,
+    private readonly maxBatch: number,
+    /** Called on a failed XACK; `dropped` is true when the IDs were given up (group gone). */
+    private readonly onError: (error: TributaryError, ids: readonly string[], dropped: boolean) => void,
+  ) {}
+
+  /** IDs queued or being sent. */
+  get size(): number {
+    return this.queue.length + this.inFlight.size;
+  }
+
+  /** Queues one ID; it is sent at the end of this turn of the event loop. */
+  add(id: string): void {
+    this.queue.push(id);
+    if (this.queue.length >= this.maxBatch) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Sends every queued ID now, in chunks of `maxBatch`. */
+  flush(): void {
+    this.scheduled = false;
+    while (this.queue.length > 0) {
+      const ids = this.queue.length <= this.maxBatch ? this.queue : this.queue.slice(0, this.maxBatch);
+      this.queue = this.queue.length <= this.maxBatch ? [] : this.queue.slice(this.maxBatch);
+      const sent: Promise<void> = this.commander.send(this.key, ['XACK', this.key, this.group, ...ids]).then(
+        () => undefined,
+        (error: unknown) => this.failed(error, ids),
+      );
+      this.inFlight.add(sent);
+      void sent.finally(() => this.inFlight.delete(sent));
+    }
+  }
+
+  private failed(error: unknown, ids: string[]): void {
+    const typed = toTributaryError(error, `XACK ${this.key}`);
+    if (isNoGroupReply(error)) {
+      // The group is gone (stream deleted or flushed): there is nothing left to ack.
+      this.onError(typed, ids, true);
+      return;
+    }
+    this.queue = ids.concat(this.queue);
+    this.onError(typed, ids, false);
+    this.retryTimer ??= setTimeout(() => {
+      this.retryTimer = undefined;
+      this.flush();
+    }, 200);
+  }
+
+  /**
+   * Flushes until nothing is queued or in flight, or `deadline` (epoch ms) passes. stop()
+   * uses it: acks of finished handlers must reach Redis before the worker reports stopped.
+   * @returns IDs that could not be acked; they stay pending and will be redelivered
+   */
+  async drain(deadline: number): Promise<string[]> {
+    for (;;) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      this.flush();
+      await Promise.all(this.inFlight);
+      if (this.queue.length === 0 || Date.now() >= deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const left = this.queue;
+    this.queue = [];
+    return left;
+  }
+}

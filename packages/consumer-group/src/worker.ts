@@ -1,0 +1,512 @@
+import { EventEmitter } from 'node:events';
+import type { Readable } from 'node:stream';
+import {
+  asCommander,
+  ClosedError,
+  type Commander,
+  DecodeError,
+  DecodeFailure,
+  decodeMessage,
+  InvalidArgumentError,
+  isNoGroupReply,
+  type MessageOf,
+  parseOptions,
+  parseReadReply,
+  type RedisClientLike,
+  reconnectDelay,
+  type StreamEntry,
+  type Topic,
+  type TopicTypes,
+  toTributaryError,
+  validateName,
+} from '@tributary/core';
+import { AckBatcher } from './ack-batcher.js';
+import { Delivery, RELEASE } from './delivery.js';
+import {
+  type ClaimedEntry,
+  type FailedDelivery,
+  FailureKind,
+  type FailureKindValue,
+  type FailureOutcome,
+  type WorkerHandle,
+} from './failure-handler.js';
+import { ensureGroup } from './group-admin.js';
+import { renewLeases } from './lease.js';
+import type { WorkerEvents } from './worker-events.js';
+import { type IterationHooks, iterateWorker, type ReceivedMessage, workerReadable } from './worker-iteration.js';
+import { type DefaultHandler, defaultConsumerName, type Handlers, type WorkerOptions, workerOptionsSchema } from './worker-options.js';
+
+/** Extra time the client waits for a blocking read beyond BLOCK itself, so a slow reply is not cut off. */
+const BLOCK_TIMEOUT_MARGIN_MS = 10_000;
+
+/** Counters of a worker since it started. */
+export interface WorkerStats {
+  /** Messages whose handler succeeded (and were acked or handed to manual ack). */
+  readonly succeeded: number;
+  /** Deliveries that failed (handler error, timeout, malformed…), whatever the outcome. */
+  readonly failed: number;
+  /** Failures a failure handler dead-lettered. */
+  readonly deadLettered: number;
+  /** IDs acked. */
+  readonly acked: number;
+  /** Messages being handled now. */
+  readonly inFlight: number;
+}
+
+type Internal = (message: MessageOf<TopicTypes>, delivery: Delivery) => unknown;
+
+/**
+ * A member of a consumer group: reads with XREADGROUP on its own connection, routes each
+ * message to the handler of its type, acks after the handler resolves, and leaves failed
+ * messages pending (or hands them to a failure handler such as `@tributary/recovery`).
+ *
+ * Create with {@link createWorker}; call {@link Worker.start}, or iterate it with `for await`.
+ */
+export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<WorkerEvents> {
+  /** The topic consumed. */
+  readonly topic: Topic<T>;
+  /** The consumer group. */
+  readonly group: string;
+  /** This member's name. */
+  readonly consumer: string;
+
+  private readonly commander: Commander;
+  private readonly options: ReturnType<typeof workerOptionsSchema.parse>;
+  private readonly handlers: Handlers<T>;
+  private defaultHandler: DefaultHandler<T> | Internal | undefined;
+  private readonly key: string;
+  private readonly acks: AckBatcher;
+  private reader: Commander | undefined;
+  private readerId: string | undefined;
+  private readonly readAbort = new AbortController();
+  private loop: Promise<void> | undefined;
+  private starting: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+  private detach: (() => Promise<void>) | undefined;
+  private leaseTimer: NodeJS.Timeout | undefined;
+  /** Stream ID → delivery, for every message being handled. */
+  private readonly inFlight = new Map<string, Delivery>();
+  /** Failure-handler calls still running (stop waits for them). */
+  private readonly failing = new Set<Promise<unknown>>();
+  private slotWaiter: (() => void) | undefined;
+  private idleWaiter: (() => void) | undefined;
+  private counters = { succeeded: 0, failed: 0, deadLettered: 0, acked: 0 };
+  private readonly batchSize: number;
+
+  /** @internal use {@link createWorker} */
+  constructor(connection: RedisClientLike | Commander, options: WorkerOptions<T>) {
+    super();
+    this.options = parseOptions(workerOptionsSchema, options, 'WorkerOptions');
+    this.topic = options.topic;
+    this.group = validateName('WorkerOptions.group', options.group);
+    this.consumer = validateName('WorkerOptions.consumer', options.consumer ?? defaultConsumerName());
+    this.commander = asCommander(connection);
+    this.handlers = options.handlers ?? {};
+    this.defaultHandler = options.defaultHandler;
+    this.key = this.topic.keys.stream;
+    this.batchSize = this.options.batchSize ?? this.options.concurrency;
+    this.acks = new AckBatcher(this.commander, this.key, this.group, this.options.maxAckBatch, (error, ids, dropped) =>
+      this.emit('worker-error', { stage: 'ack', error, streamIds: ids, dropped }),
+    );
+    options.signal?.addEventListener('abort', () => void this.stop(), { once: true });
+  }
+
+  /** Counters since start. */
+  stats(): WorkerStats {
+    return { ...this.counters, inFlight: this.inFlight.size };
+  }
+
+  /** True between start() and the end of stop(). */
+  get running(): boolean {
+    return this.loop !== undefined && this.stopping === undefined;
+  }
+
+  /**
+   * Connects the dedicated reader, creates the group if asked (idempotent), and starts
+   * reading: first this consumer's own pending messages (from a previous run under the same
+   * name), then new ones. Resolves once reading has started.
+   * @throws InvalidArgumentError when neither handlers nor a default handler are set
+   */
+  start(): Promise<void> {
+    if (!this.defaultHandler && Object.keys(this.handlers).length === 0) {
+      return Promise.reject(new InvalidArgumentError('WorkerOptions.handlers', 'set handlers or defaultHandler, or iterate the worker with for await'));
+    }
+    return this.begin();
+  }
+
+  /** Starts with whatever handlers are installed (also used by iteration). */
+  private begin(): Promise<void> {
+    if (this.stopping) return Promise.reject(new ClosedError(`worker ${this.consumer} is stopped; create a new one`));
+    this.starting ??= (async () => {
+      if (this.options.createGroup) await ensureGroup(this.commander, this.topic, this.group, this.options.startId);
+      this.reader = await this.commander.duplicate();
+      if (!this.reader.isCluster) {
+        // Its client ID lets stop() interrupt a BLOCK at once with CLIENT UNBLOCK.
+        this.readerId = String(await this.reader.send(undefined, ['CLIENT', 'ID']));
+      }
+      const detach = this.options.failureHandler?.attach?.(this.handle());
+      if (detach) this.detach = detach;
+      if (this.options.leaseRenewMs) this.startLeaseRenewal(this.options.leaseRenewMs);
+      this.loop = this.readLoop();
+      this.emit('started', { group: this.group, consumer: this.consumer });
+    })();
+    return this.starting;
+  }
+
+  /**
+   * Stops gracefully: stops fetching (interrupting the BLOCK), lets running handlers finish
+   * (up to `timeoutMs`, default `stopTimeoutMs`), flushes acks, stops plug-ins and closes the
+   * reader. Messages fetched but not finished stay pending for this consumer or its peers.
+   * Never deletes the consumer. Idempotent.
+   */
+  stop(options: { timeoutMs?: number } = {}): Promise<void> {
+    this.stopping ??= this.shutdown(options.timeoutMs ?? this.options.stopTimeoutMs);
+    return this.stopping;
+  }
+
+  private async shutdown(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    this.readAbort.abort();
+    this.slotWaiter?.();
+    await this.starting?.catch(() => undefined);
+    await this.interruptBlock();
+    await this.loop;
+    clearInterval(this.leaseTimer);
+    if (!(await this.waitIdle(deadline))) {
+      const ids = [...this.inFlight.keys()];
+      for (const delivery of this.inFlight.values()) delivery.abort('stop timeout');
+      this.emit('stop-timeout', { streamIds: ids });
+    }
+    await this.detach?.().catch((error: unknown) => this.emit('worker-error', { stage: 'failure-handler', error }));
+    const unacked = await this.acks.drain(Math.max(deadline, Date.now() + 5000));
+    if (unacked.length > 0) this.emit('worker-error', { stage: 'ack', error: new Error('acks not flushed before stop'), streamIds: unacked, dropped: false });
+    await this.reader?.close().catch(() => this.reader?.destroy());
+    this.emit('stopped', this.stats());
+  }
+
+  private async interruptBlock(): Promise<void> {
+    if (!this.reader) return;
+    if (this.readerId) {
+      await this.commander.send(undefined, ['CLIENT', 'UNBLOCK', this.readerId]).catch(() => undefined);
+    } else {
+      // Cluster: the blocked node connection belongs to the reader only, so dropping it is
+      // safe; entries the server delivered into it stay in this consumer's pending list.
+      this.reader.destroy();
+    }
+  }
+
+  private async waitIdle(deadline: number): Promise<boolean> {
+    while (this.inFlight.size > 0 || this.failing.size > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 1000));
+        this.idleWaiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      await Promise.all(this.failing);
+    }
+    return true;
+  }
+
+  private freeSlots(): number {
+    return this.options.concurrency - this.inFlight.size;
+  }
+
+  private waitForSlot(): Promise<void> {
+    if (this.freeSlots() > 0 || this.readAbort.signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.slotWaiter = resolve;
+    });
+  }
+
+  private async readLoop(): Promise<void> {
+    // '0' first: this consumer's own pending list (a restart under the same name resumes its
+    // unfinished work), then '>' for new messages. After a read error the pending list is read
+    // again: replies lost with a dropped connection leave entries delivered to us but unseen.
+    let cursor: string | null = '0';
+    let failures = 0;
+    const reader = this.reader!;
+    while (!this.readAbort.signal.aborted) {
+      await this.waitForSlot();
+      if (this.readAbort.signal.aborted) break;
+      const count = Math.min(this.freeSlots(), this.batchSize);
+      const args = ['XREADGROUP', 'GROUP', this.group, this.consumer, 'COUNT', String(count)];
+      if (cursor === null) args.push('BLOCK', String(this.options.blockMs));
+      args.push('STREAMS', this.key, cursor ?? '>');
+      let entries: StreamEntry[];
+      try {
+        const reply = await reader.send(this.key, args, {
+          timeoutMs: this.options.blockMs + BLOCK_TIMEOUT_MARGIN_MS,
+          signal: this.readAbort.signal,
+        });
+        entries = parseReadReply(reply).values().next().value ?? [];
+        failures = 0;
+      } catch (error) {
+        if (this.readAbort.signal.aborted) break;
+        if (isNoGroupReply(error)) {
+          if (!(await this.recoverGroup(error))) break;
+          cursor = '0';
+          continue;
+        }
+        this.emit('worker-error', { stage: 'read', error: toTributaryError(error, `XREADGROUP ${this.key}`) });
+        await this.pause(reconnectDelay(failures++, 2000));
+        cursor = '0';
+        continue;
+      }
+      if (cursor !== null) {
+        if (entries.length === 0) {
+          cursor = null;
+          continue;
+        }
+        cursor = entries[entries.length - 1]!.id;
+        const counts = await this.deliveryCounts(entries);
+        for (const entry of entries) this.startEntry(entry, counts.get(entry.id) ?? 1);
+      } else {
+        for (const entry of entries) this.startEntry(entry, 1);
+      }
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.readAbort.signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+    });
+  }
+
+  /** NOGROUP policy. Returns false when the worker must stop. */
+  private async recoverGroup(error: unknown): Promise<boolean> {
+    const typed = toTributaryError(error, `XREADGROUP ${this.key}`);
+    if (this.options.onNoGroup === 'fail') {
+      this.emit('worker-error', { stage: 'read', error: typed });
+      void this.stop();
+      return false;
+    }
+    try {
+      await ensureGroup(this.commander, this.topic, this.group, this.options.recreateStartId);
+      this.emit('group-recreated', { group: this.group, startId: this.options.recreateStartId, error: typed });
+    } catch (recreateError) {
+      this.emit('worker-error', { stage: 'read', error: toTributaryError(recreateError, `XGROUP CREATE ${this.key}`) });
+      await this.pause(1000);
+    }
+    return true;
+  }
+
+  /** Delivery counters of entries re-read from our own pending list (one XPENDING range call). */
+  private async deliveryCounts(entries: readonly StreamEntry[]): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    try {
+      const reply = await this.commander.send<unknown[]>(this.key, [
+        'XPENDING', this.key, this.group, entries[0]!.id, entries[entries.length - 1]!.id, String(entries.length), this.consumer,
+      ]);
+      for (const item of reply ?? []) {
+        const [id, , , delivered] = item as [string, string, number, number];
+        counts.set(String(id), Number(delivered));
+      }
+    } catch (error) {
+      this.emit('worker-error', { stage: 'read', error: toTributaryError(error, `XPENDING ${this.key}`) });
+    }
+    return counts;
+  }
+
+  /** Decodes, routes and runs one entry. Never throws. */
+  private startEntry(entry: StreamEntry, deliveries: number): void {
+    if (this.inFlight.has(entry.id)) return; // already being handled (re-read or re-claimed)
+    const delivery = new Delivery(this, entry, deliveries);
+    let message: MessageOf<T>;
+    try {
+      message = decodeMessage(this.topic, entry.id, entry.fields);
+    } catch (error) {
+      const kind = error instanceof DecodeError
+        ? error.reason === DecodeFailure.Deleted ? FailureKind.Deleted : FailureKind.Decode
+        : FailureKind.Validation;
+      this.fail(delivery, undefined, kind, error);
+      return;
+    }
+    delivery.message = message;
+    const handler = (this.handlers[message.type] ?? this.defaultHandler) as Internal | undefined;
+    if (!handler) {
+      this.fail(delivery, message, FailureKind.UnhandledType, new DecodeError(DecodeFailure.UnknownType, `no handler for type "${message.type}"`, { data: { streamId: entry.id, type: message.type } }));
+      return;
+    }
+    this.inFlight.set(entry.id, delivery);
+    let result: unknown;
+    try {
+      result = handler(message, delivery);
+    } catch (error) {
+      this.finish(delivery, error, true);
+      return;
+    }
+    if (result instanceof Promise || (typeof result === 'object' && result !== null && typeof (result as Promise<unknown>).then === 'function')) {
+      let promise = result as Promise<unknown>;
+      if (this.options.handlerTimeoutMs) promise = delivery.withTimeout(promise, this.options.handlerTimeoutMs);
+      promise.then((value) => this.finish(delivery, value, false), (error: unknown) => this.finish(delivery, error, true));
+    } else {
+      this.finish(delivery, result, false);
+    }
+  }
+
+  /** A handler settled: ack, or hand the failure on. */
+  private finish(delivery: Delivery, value: unknown, failed: boolean): void {
+    this.inFlight.delete(delivery.streamId);
+    if (failed) {
+      this.fail(delivery, delivery.message, delivery.timedOut ? FailureKind.Timeout : FailureKind.HandlerError, value);
+    } else if (delivery.requested) {
+      const { kind, delayMs, reason } = delivery.requested;
+      this.fail(delivery, delivery.message, kind, undefined, delayMs, reason);
+    } else if (value !== RELEASE) {
+      this.counters.succeeded++;
+      if (this.options.ackMode === 'auto') delivery.ack();
+    }
+    this.released();
+  }
+
+  private released(): void {
+    const waiter = this.slotWaiter;
+    this.slotWaiter = undefined;
+    waiter?.();
+    if (this.inFlight.size === 0 && this.failing.size === 0) this.idleWaiter?.();
+  }
+
+  /** Reports a failed delivery and lets the failure handler decide; never throws. */
+  private fail(delivery: Delivery, message: MessageOf<T> | undefined, kind: FailureKindValue, error: unknown, delayMs?: number, reason?: string): void {
+    this.counters.failed++;
+    const failed: FailedDelivery = {
+      topic: this.topic,
+      group: this.group,
+      consumer: this.consumer,
+      streamId: delivery.streamId,
+      fields: delivery.fields,
+      message,
+      deliveries: delivery.deliveries,
+      kind,
+      error,
+      ...(delayMs !== undefined ? { delayMs } : {}),
+      ...(reason !== undefined ? { reason } : {}),
+    };
+    const handler = this.options.failureHandler;
+    if (!handler) {
+      this.emit('failure', { ...failed, outcome: 'pending' });
+      return;
+    }
+    const decided: Promise<unknown> = handler.onFailure(failed).then(
+      (outcome: FailureOutcome) => {
+        if (outcome === 'dead-lettered') this.counters.deadLettered++;
+        this.emit('failure', { ...failed, outcome });
+      },
+      (handlerError: unknown) => {
+        this.emit('worker-error', { stage: 'failure-handler', error: handlerError, streamIds: [delivery.streamId] });
+        this.emit('failure', { ...failed, outcome: 'pending' });
+      },
+    );
+    this.failing.add(decided);
+    void decided.finally(() => {
+      this.failing.delete(decided);
+      this.released();
+    });
+  }
+
+  /** @internal acks one ID (batched). */
+  ack(streamId: string): void {
+    this.counters.acked++;
+    this.acks.add(streamId);
+  }
+
+  /** @internal renews the lease of one message. */
+  async extendLease(streamId: string): Promise<boolean> {
+    const renewed = await renewLeases(this.commander, this.topic, this.group, this.consumer, [streamId]);
+    return renewed.length === 1;
+  }
+
+  private startLeaseRenewal(everyMs: number): void {
+    this.leaseTimer = setInterval(() => {
+      const now = Date.now();
+      const due = [...this.inFlight.values()].filter((d) => now - d.leasedAt >= everyMs / 2);
+      if (due.length === 0) return;
+      for (const d of due) d.leasedAt = now;
+      renewLeases(this.commander, this.topic, this.group, this.consumer, due.map((d) => d.streamId)).then(
+        (renewed) => {
+          const kept = new Set(renewed);
+          for (const d of due) if (!kept.has(d.streamId)) this.emit('lease-lost', { streamId: d.streamId, consumer: this.consumer });
+        },
+        (error: unknown) => this.emit('worker-error', { stage: 'lease', error }),
+      );
+    }, everyMs);
+    this.leaseTimer.unref();
+  }
+
+  /**
+   * Consumes with `for await (const msg of worker)` instead of handlers. Each message is
+   * acked when the loop asks for the next one (its body finished without throwing) unless
+   * settled earlier with `msg.ack()`, `msg.fail()` or `msg.release()`. Leaving the loop (break,
+   * throw) releases the current message (it stays pending) and stops the worker.
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<ReceivedMessage<T>> {
+    return iterateWorker<T>(this.iterationHooks());
+  }
+
+  /**
+   * An object-mode Readable of messages that must each be settled (`ack()`, `fail()`,
+   * `release()`). At most `concurrency` are unsettled at once: that is the backpressure.
+   * Destroying the stream stops the worker.
+   */
+  readable(options: { highWaterMark?: number } = {}): Readable {
+    return workerReadable<T>(this.iterationHooks(), options.highWaterMark ?? 16);
+  }
+
+  private iterationHooks(): IterationHooks {
+    return {
+      install: (handler) => this.useInternalHandler(handler as Internal),
+      begin: () => this.begin(),
+      stop: () => this.stop(),
+      stopping: this.readAbort.signal,
+    };
+  }
+
+  private useInternalHandler(handler: Internal): void {
+    if (this.defaultHandler || Object.keys(this.handlers).length > 0) {
+      throw new InvalidArgumentError('WorkerOptions.handlers', 'a worker with handlers cannot also be iterated');
+    }
+    this.defaultHandler = handler;
+  }
+
+  private handle(): WorkerHandle {
+    return {
+      commander: this.commander,
+      topic: this.topic,
+      group: this.group,
+      consumer: this.consumer,
+      freeSlots: () => this.freeSlots(),
+      isInFlight: (id) => this.inFlight.has(id),
+      isStopping: () => this.stopping !== undefined,
+      dispatch: async (entries: readonly ClaimedEntry[]) => {
+        for (const entry of entries) {
+          if (this.stopping || this.freeSlots() <= 0) break; // the rest stay pending, owned by us
+          this.startEntry(entry, entry.deliveries);
+        }
+      },
+      emit: (event, payload) => {
+        (this.emit as (e: string, p: unknown) => boolean)(event, payload);
+      },
+    };
+  }
+}
+
+/**
+ * Creates a consumer-group worker. Nothing connects until `start()` (or iteration).
+ *
+ * @example
+ * const worker = createWorker(client, {
+ *   topic: orders, group: 'billing', consumer: 'billing-1', concurrency: 20,
+ *   handlers: { 'order.created': async (msg) => charge(msg.data.orderId, msg.data.amount) },
+ * });
+ * await worker.start();
+ * process.on('SIGTERM', () => void worker.stop());
+ * @throws InvalidArgumentError naming the bad option
+ */
+export function createWorker<T extends TopicTypes>(connection: RedisClientLike | Commander, options: WorkerOptions<T>): Worker<T> {
+  return new Worker(connection, options);
+}
