@@ -44,11 +44,16 @@ export function reconnectDelay(retries: number, maxDelayMs: number): number {
   return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
 }
 
-function socketOptions(o: z.output<typeof clientSchema> | z.output<typeof clusterSchema>) {
+function socketOptions(o: z.output<typeof clientSchema> | z.output<typeof clusterSchema>, firstConnect?: { done: boolean }) {
+  // node-redis runs the first connect() through reconnectStrategy as well: without a limit an
+  // unreachable server makes connect() retry forever. Until the first connection succeeds,
+  // stop once connectTimeoutMs has passed (`false` makes connect() reject with the socket error).
+  const giveUpAt = Date.now() + o.connectTimeoutMs;
   return {
     connectTimeout: o.connectTimeoutMs,
     keepAlive: true,
-    reconnectStrategy: (retries: number) => reconnectDelay(retries, o.maxReconnectDelayMs),
+    reconnectStrategy: (retries: number) =>
+      firstConnect && !firstConnect.done && Date.now() >= giveUpAt ? false : reconnectDelay(retries, o.maxReconnectDelayMs),
   };
 }
 
@@ -62,14 +67,16 @@ function socketOptions(o: z.output<typeof clientSchema> | z.output<typeof cluste
  */
 export async function connectRedis(options: ConnectRedisOptions = {}): Promise<RedisClientType> {
   const o = parseOptions(clientSchema, options, 'ConnectRedisOptions');
+  const firstConnect = { done: false };
   const client = createClient({
     url: o.url,
     pingInterval: o.pingIntervalMs,
     commandOptions: { timeout: o.commandTimeoutMs },
-    socket: socketOptions(o),
+    socket: socketOptions(o, firstConnect),
   }) as unknown as RedisClientType;
   client.on('error', () => {});
   await client.connect();
+  firstConnect.done = true;
   return client;
 }
 

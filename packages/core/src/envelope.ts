@@ -159,7 +159,7 @@ export function decodeMessage<T extends TopicTypes>(
     throw new DecodeError(DecodeFailure.UnknownType, `entry ${streamId} has type ${JSON.stringify(type)}, which topic "${topic.name}" does not declare`, { data: { streamId, type } });
   }
   if (data === undefined) throw new DecodeError(DecodeFailure.MissingData, `entry ${streamId} has no "data" field`, { data: { streamId, type } });
-  let produced = 0;
+  let produced: number;
   if (ts !== undefined) {
     // Decimal digits only: Number() would read '' and ' ' as 0 and accept '0x10' or '1e3'.
     produced = /^[0-9]+$/.test(ts) ? Number(ts) : Number.NaN;

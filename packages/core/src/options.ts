@@ -22,7 +22,12 @@ export function parseOptions<S extends z.ZodType>(schema: S, value: unknown, pre
   if (result.success) return result.data;
   const issues = toValidationIssues(result.error.issues);
   const first = issues[0];
-  const field = first && first.path ? `${prefix}.${first.path}` : prefix;
+  let path = first?.path ?? '';
+  // An unknown option (strict objects) is reported on its parent: name the key itself, so a
+  // typo like `retension` gives field `TopicOptions.retension`.
+  const raw = result.error.issues[0];
+  if (raw?.code === 'unrecognized_keys' && raw.keys[0] !== undefined) path = path ? `${path}.${raw.keys[0]}` : raw.keys[0];
+  const field = path ? `${prefix}.${path}` : prefix;
   const detail = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
   throw new InvalidArgumentError(field, detail, { data: { issues } });
 }

@@ -45,7 +45,7 @@ export function toTributaryError(error: unknown, context: string): TributaryErro
         { cause: error },
       );
     case 'ERR':
-      if (/unknown command|syntax error|wrong number of arguments/i.test(message)) {
+      if (/unknown (sub)?command|syntax error|wrong number of arguments/i.test(message)) {
         return new UnsupportedError(`${context}: ${message} (is the Redis server too old?)`, { cause: error });
       }
       return new TributaryError(ErrorCode.Redis, `${context}: ${message}`, { cause: error });

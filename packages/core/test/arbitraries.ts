@@ -1,13 +1,16 @@
 // Shared fast-check arbitraries for core's unit tests. Not a test file (no `.test.ts`).
 import fc from 'fast-check';
 
+/** A JSON value, as `JSON.parse` returns it (and as `z.json()` types it). */
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
 /**
  * JSON values that survive `JSON.stringify` → `JSON.parse` → zod unchanged.
  * - `fc.jsonValue()` can produce `-0`, which JSON writes as `0`: JSON cannot carry it.
  * - zod drops own `__proto__` keys when it parses objects (a deliberate guard against
  *   prototype pollution), so such keys never reach a handler whatever the codec does.
  */
-export const jsonValue: fc.Arbitrary<unknown> = fc.jsonValue().map(function normalize(value): unknown {
+export const jsonValue: fc.Arbitrary<Json> = fc.jsonValue().map(function normalize(value: unknown): Json {
   if (Object.is(value, -0)) return 0;
   if (Array.isArray(value)) return value.map(normalize);
   if (value !== null && typeof value === 'object') {
@@ -17,11 +20,11 @@ export const jsonValue: fc.Arbitrary<unknown> = fc.jsonValue().map(function norm
         .map(([k, v]) => [k, normalize(v)]),
     );
   }
-  return value;
+  return value as Json;
 });
 
 /** A JSON object payload (what `z.record(z.string(), z.json())` accepts). */
-export const jsonObject: fc.Arbitrary<Record<string, unknown>> = fc.dictionary(
+export const jsonObject: fc.Arbitrary<Record<string, Json>> = fc.dictionary(
   fc.string().filter((k) => k !== '__proto__'),
   jsonValue,
   { maxKeys: 8 },

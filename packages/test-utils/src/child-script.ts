@@ -5,8 +5,10 @@ import { pathToFileURL } from 'node:url';
 import { trackProcess, untrackProcess } from './cleanup-registry.js';
 import { startParentDeathWatchdog } from './parent-death-watchdog.js';
 import { assertTerminatingSignal, sendKillSignal, sendSignal } from './process-signals.js';
+import { sleep } from './sleep.js';
 
 const DEFAULT_OUTPUT_TIMEOUT_MS = 20_000;
+const STREAM_DRAIN_TIMEOUT_MS = 1000;
 /** packages/test-utils/src → repo root, where tsx is installed. */
 const REPO_ROOT = resolvePath(__dirname, '..', '..', '..');
 
@@ -97,14 +99,18 @@ class TrackedChildScript implements ChildScript {
     child.on('error', (error) => append(`\n[spawnScript] ${error.message}\n`));
     trackProcess(child, `script ${scriptPath}`);
     const watchdog = startParentDeathWatchdog(pid);
-    // 'close', not 'exit': it fires after stdout/stderr are drained, so output() is complete.
+    const streamsClosed = new Promise<void>((resolve) => child.once('close', () => resolve()));
     this.exited = new Promise((resolve) => {
-      child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
-        this.#exit = { code, signal };
+      child.once('exit', (code: number | null, signal: NodeJS.Signals | null) => {
         untrackProcess(pid);
         watchdog.dispose();
-        this.#events.emit('change');
-        resolve(this.#exit);
+        // Let stdout/stderr drain so output() is complete once `exited` resolves, but do not wait
+        // forever: a grandchild that inherited the pipes can keep them open after the script died.
+        void Promise.race([streamsClosed, sleep(STREAM_DRAIN_TIMEOUT_MS)]).then(() => {
+          this.#exit = { code, signal };
+          this.#events.emit('change');
+          resolve(this.#exit);
+        });
       });
     });
   }
@@ -134,12 +140,12 @@ class TrackedChildScript implements ChildScript {
           resolve(line);
         } else if (this.#exit) {
           done();
-          reject(this.#failure(`exited (code ${this.#exit.code}, signal ${this.#exit.signal}) without printing`, pattern));
+          reject(this.#failure(`exited (code ${this.#exit.code}, signal ${this.#exit.signal}) without printing a line matching ${String(pattern)}`));
         }
       };
       const timer = setTimeout(() => {
         done();
-        reject(this.#failure(`printed no matching line within ${timeoutMs} ms`, pattern));
+        reject(this.#failure(`printed no line matching ${String(pattern)} within ${timeoutMs} ms`));
       }, timeoutMs);
       const done = (): void => {
         clearTimeout(timer);
@@ -150,8 +156,8 @@ class TrackedChildScript implements ChildScript {
     });
   }
 
-  #failure(reason: string, pattern: string | RegExp): Error {
+  #failure(reason: string): Error {
     const tail = this.#output.trimEnd().split('\n').slice(-20).join('\n');
-    return new Error(`script ${this.scriptPath} (pid ${this.pid}) ${reason} ${String(pattern)}\n--- output tail ---\n${tail}`);
+    return new Error(`script ${this.scriptPath} (pid ${this.pid}) ${reason}\n--- output tail ---\n${tail}`);
   }
 }

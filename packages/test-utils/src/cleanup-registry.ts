@@ -23,15 +23,21 @@ const REGISTRY_KEY = Symbol.for('@tributary/test-utils:cleanup-registry');
 
 const EXIT_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
+let cachedHostProcess: NodeJS.Process | undefined;
+
+/** The real Node process object (cached; see {@link findHostProcess}). */
+function hostProcess(): NodeJS.Process {
+  cachedHostProcess ??= findHostProcess();
+  return cachedHostProcess;
+}
+
 /**
- * The real Node process object.
- *
  * Inside a jest test file `process` is a copy whose `on('exit' | 'SIGTERM', …)` listeners are never
  * called by Node, so exit handlers registered on it would be dead code. `vm.runInThisContext` runs
  * in Node's main context, outside jest's sandbox, and returns the real object there. Outside jest
  * (tsx scripts) it is simply the same `process`.
  */
-function hostProcess(): NodeJS.Process {
+function findHostProcess(): NodeJS.Process {
   try {
     const candidate: unknown = runInThisContext('process');
     if (typeof candidate === 'object' && candidate !== null && 'pid' in candidate && 'on' in candidate) {

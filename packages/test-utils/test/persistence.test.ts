@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { createClient } from 'redis';
 import { type RedisServer, startRedis, uniqueName } from '../src/index.js';
 import { processExists } from './os-probes.js';
@@ -71,6 +72,22 @@ describe('kill -9 and restart', () => {
     await server.kill('SIGTERM');
     await server.kill();
     expect(server.pid).toBeUndefined();
+  });
+
+  it('restart() waits briefly for its port if something else grabbed it meanwhile', async () => {
+    server = await startRedis({ persistent: true });
+    const key = uniqueName('orders');
+    await addEntries(server.url, key, 5);
+    await server.kill();
+
+    // Squat on the port for 500 ms: the first launches fail with "Address already in use".
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen({ port: server?.port, host: '127.0.0.1' }, resolve));
+    const released = new Promise<void>((resolve) => setTimeout(() => squatter.close(() => resolve()), 500));
+
+    await server.restart();
+    await released;
+    expect(await streamLength(server.url, key)).toBe(5);
   });
 
   it('signal(SIGSTOP) freezes the server and SIGCONT resumes it', async () => {

@@ -39,13 +39,16 @@ describe('spawnScript', () => {
     });
     await expect(script.exited).resolves.toEqual({ code: 3, signal: null });
     expect(script.output()).toContain('args=["one","two"] greeting=hi');
-    await expect(script.waitForOutput('never printed', 5000)).rejects.toThrow(/exited \(code 3, signal null\) without printing/);
+    await expect(script.waitForOutput('never printed', 5000)).rejects.toThrow(/exited \(code 3, signal null\) without printing a line matching never printed/);
   });
 
   it('waitForOutput times out with the output tail', async () => {
     const script = spawnScript(fixture('print-ready-and-wait.ts'));
     try {
-      await expect(script.waitForOutput('never printed', 300)).rejects.toThrow(/no matching line within 300 ms[\s\S]*ready pid=/);
+      await script.waitForOutput('ready');
+      await expect(script.waitForOutput('never printed', 300)).rejects.toThrow(
+        /printed no line matching never printed within 300 ms\n--- output tail ---\nready pid=/,
+      );
     } finally {
       await script.kill();
     }
