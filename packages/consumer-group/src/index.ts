@@ -2,9 +2,8 @@
 
 // Workers
 export { createWorker, Worker } from './worker.js';
-export type { WorkerStats } from './worker.js';
 export type { WorkerOptions, Handler, Handlers, DefaultHandler, NoGroupPolicy } from './worker-options.js';
-export type { WorkerEvents, WorkerErrorStage } from './worker-events.js';
+export type { WorkerEvents, WorkerErrorStage, WorkerStats } from './worker-events.js';
 export type { HandlerContext } from './handler-context.js';
 export type { ReceivedMessage } from './worker-iteration.js';
 export { renewLeases } from './lease.js';
@@ -25,3 +24,18 @@ export { ensureGroup, listGroups, getGroupInfo, listConsumers, destroyGroup } fr
 export type { GroupStartId, EnsureGroupResult, GroupInfo, ConsumerInfo } from './group-admin.js';
 
 // History / replay and the checkpointed reader (history.ts, checkpoint-reader.ts)
+export { readHistory, iterateHistory } from './history.js';
+export type { HistoryOptions, HistoryPage, HistoryBound } from './history.js';
+export type { MalformedEntry } from './decode-entry.js';
+export { createCheckpointReader, CheckpointReader } from './checkpoint-reader.js';
+export type {
+  CheckpointReaderOptions,
+  CheckpointHandler,
+  CheckpointHandlers,
+  CheckpointDefaultHandler,
+  CheckpointContext,
+  MalformedPolicy,
+  CheckpointReaderStats,
+  CheckpointStopReason,
+  CheckpointReaderEvents,
+} from './checkpoint-reader-options.js';

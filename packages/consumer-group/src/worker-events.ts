@@ -1,6 +1,19 @@
 import type { TributaryError } from '@tributary/core';
 import type { FailedDelivery, FailureOutcome } from './failure-handler.js';
-import type { WorkerStats } from './worker.js';
+
+/** Counters of a worker since it started. */
+export interface WorkerStats {
+  /** Messages whose handler succeeded (and were acked or handed to manual ack). */
+  readonly succeeded: number;
+  /** Deliveries that failed (handler error, timeout, malformed…), whatever the outcome. */
+  readonly failed: number;
+  /** Failures a failure handler dead-lettered. */
+  readonly deadLettered: number;
+  /** IDs acked. */
+  readonly acked: number;
+  /** Messages being handled now. */
+  readonly inFlight: number;
+}
 
 /** Where a worker-level problem happened. */
 export type WorkerErrorStage = 'read' | 'ack' | 'failure-handler' | 'lease';

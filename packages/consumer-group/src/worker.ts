@@ -32,26 +32,12 @@ import {
 } from './failure-handler.js';
 import { ensureGroup } from './group-admin.js';
 import { renewLeases } from './lease.js';
-import type { WorkerEvents } from './worker-events.js';
+import type { WorkerEvents, WorkerStats } from './worker-events.js';
 import { type IterationHooks, iterateWorker, type ReceivedMessage, workerReadable } from './worker-iteration.js';
 import { type DefaultHandler, defaultConsumerName, type Handlers, type WorkerOptions, workerOptionsSchema } from './worker-options.js';
 
 /** Extra time the client waits for a blocking read beyond BLOCK itself, so a slow reply is not cut off. */
 const BLOCK_TIMEOUT_MARGIN_MS = 10_000;
-
-/** Counters of a worker since it started. */
-export interface WorkerStats {
-  /** Messages whose handler succeeded (and were acked or handed to manual ack). */
-  readonly succeeded: number;
-  /** Deliveries that failed (handler error, timeout, malformed…), whatever the outcome. */
-  readonly failed: number;
-  /** Failures a failure handler dead-lettered. */
-  readonly deadLettered: number;
-  /** IDs acked. */
-  readonly acked: number;
-  /** Messages being handled now. */
-  readonly inFlight: number;
-}
 
 type Internal = (message: MessageOf<TopicTypes>, delivery: Delivery) => unknown;
 

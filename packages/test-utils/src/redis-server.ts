@@ -286,7 +286,8 @@ async function launch(port: number, spec: ServerSpec): Promise<RunningServer> {
     if (exitInfo) {
       throw failure(`exited during start (code ${exitInfo.code}, signal ${exitInfo.signal})`);
     }
-    const lastProbe = await probeReadiness(port, pid);
+    // Stop probing as soon as the process dies: whatever holds the port instead may never answer.
+    const lastProbe = await Promise.race([probeReadiness(port, pid), exited.then(() => 'exited')]);
     if (lastProbe === READY) return { pid, child, exited };
     if (Date.now() >= deadline) {
       sendKillSignal(pid, 'SIGKILL');

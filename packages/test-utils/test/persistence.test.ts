@@ -81,7 +81,8 @@ describe('kill -9 and restart', () => {
     await server.kill();
 
     // Squat on the port for 500 ms: the first launches fail with "Address already in use".
-    const squatter = createServer();
+    // (The squatter hangs up on connections: readiness probes reach it, and close() waits for them.)
+    const squatter = createServer((socket) => socket.destroy());
     await new Promise<void>((resolve) => squatter.listen({ port: server?.port, host: '127.0.0.1' }, resolve));
     const released = new Promise<void>((resolve) => setTimeout(() => squatter.close(() => resolve()), 500));
 
