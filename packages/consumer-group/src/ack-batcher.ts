@@ -36,13 +36,17 @@ export class AckBatcher {
     }
   }
 
-  /** Sends every queued ID now, in chunks of `maxBatch`. */
-  flush(): void {
+  /**
+   * Sends every queued ID now, in chunks of `maxBatch`, on `via` (default: the shared
+   * connection). The worker passes its reader right before a read, so the server applies the
+   * XACK before the XREADGROUP that refills the freed slots (one socket keeps the order).
+   */
+  flush(via: Commander = this.commander): void {
     this.scheduled = false;
     while (this.queue.length > 0) {
       const ids = this.queue.length <= this.maxBatch ? this.queue : this.queue.slice(0, this.maxBatch);
       this.queue = this.queue.length <= this.maxBatch ? [] : this.queue.slice(this.maxBatch);
-      const sent: Promise<void> = this.commander.send(this.key, ['XACK', this.key, this.group, ...ids]).then(
+      const sent: Promise<void> = via.send(this.key, ['XACK', this.key, this.group, ...ids]).then(
         () => undefined,
         (error: unknown) => this.failed(error, ids),
       );
@@ -64,6 +68,24 @@ export class AckBatcher {
       this.retryTimer = undefined;
       this.flush();
     }, 200);
+  }
+
+  /**
+   * Resolves when no XACK sent so far is still awaiting its reply (or when `signal` aborts).
+   * XACKs already on the shared connection may reach the server after a read sent on another
+   * connection; the worker waits for them before a read so its pending list never exceeds
+   * `concurrency`. Usually nothing is in flight and this resolves at once.
+   */
+  async settled(signal: AbortSignal): Promise<void> {
+    while (this.inFlight.size > 0 && !signal.aborted) {
+      let onAbort: (() => void) | undefined;
+      const aborted = new Promise<void>((resolve) => {
+        onAbort = resolve;
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+      await Promise.race([Promise.all(this.inFlight), aborted]);
+      signal.removeEventListener('abort', onAbort!);
+    }
   }
 
   /**

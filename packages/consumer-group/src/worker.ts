@@ -217,7 +217,12 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
     const reader = this.reader!;
     while (!this.readAbort.signal.aborted) {
       await this.waitForSlot();
+      // Acks of finished handlers reach Redis before the read that refills their slots, else
+      // the pending list briefly holds more than `concurrency` entries: XACKs already sent on
+      // the shared connection are awaited (rarely any), queued ones go first on the reader.
+      await this.acks.settled(this.readAbort.signal);
       if (this.readAbort.signal.aborted) break;
+      this.acks.flush(reader);
       const count = Math.min(this.freeSlots(), this.batchSize);
       const args = ['XREADGROUP', 'GROUP', this.group, this.consumer, 'COUNT', String(count)];
       if (cursor === null) args.push('BLOCK', String(this.options.blockMs));

@@ -250,10 +250,13 @@ describe('connectRedis', () => {
     await own!.kill();
     await waitFor(() => !redis.isReady, { message: 'client noticed the server is gone' });
     const reply = (send ?? (() => redis.sendCommand(['PING'])))();
-    return reply.then(
-      (value) => ({ value }),
-      (error: unknown) => ({ error }),
-    );
+    // Wrapped in an object so awaiting pingWhileDown does not wait for the reply itself.
+    return {
+      settled: reply.then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      ),
+    };
   }
 
   test('connects, and the per-command timeout is off by default', async () => {
@@ -263,7 +266,7 @@ describe('connectRedis', () => {
     expect(await redis.sendCommand(['PING'])).toBe('PONG');
     // node-redis's default (5000 ms) would reject a command still waiting to be written after
     // 5 s, e.g. while Redis restarts. With the timer off it waits for the reconnect instead.
-    const settled = pingWhileDown(redis);
+    const { settled } = await pingWhileDown(redis);
     const early = await Promise.race([settled, new Promise((resolve) => setTimeout(() => resolve('still waiting'), 5500))]);
     expect(early).toBe('still waiting');
     await own.restart();
@@ -274,14 +277,14 @@ describe('connectRedis', () => {
     own = await startRedis();
     const timed = track(await connectRedis({ url: own.url, commandTimeoutMs: 200 }));
     const started = Date.now();
-    const result = await pingWhileDown(timed);
+    const result = await (await pingWhileDown(timed)).settled;
     expect((result as { error?: Error }).error).toBeInstanceOf(RedisTimeoutError);
     expect(Date.now() - started).toBeLessThan(4000);
 
     await own.restart();
     const redis = track(await connectRedis({ url: own.url }));
     const commander = toCommander(redis);
-    const perCommand = await pingWhileDown(redis, () => commander.send(undefined, ['PING'], { timeoutMs: 200 }));
+    const perCommand = await (await pingWhileDown(redis, () => commander.send(undefined, ['PING'], { timeoutMs: 200 }))).settled;
     expect((perCommand as { error?: Error }).error).toBeInstanceOf(RedisTimeoutError);
   }, 30_000);
 

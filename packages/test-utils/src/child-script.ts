@@ -5,7 +5,6 @@ import { pathToFileURL } from 'node:url';
 import { trackProcess, untrackProcess } from './cleanup-registry.js';
 import { startParentDeathWatchdog } from './parent-death-watchdog.js';
 import { assertTerminatingSignal, sendKillSignal, sendSignal } from './process-signals.js';
-import { sleep } from './sleep.js';
 
 const DEFAULT_OUTPUT_TIMEOUT_MS = 20_000;
 const STREAM_DRAIN_TIMEOUT_MS = 1000;
@@ -71,6 +70,8 @@ export function spawnScript(file: string, options: SpawnScriptOptions = {}): Chi
   });
   const pid = child.pid;
   if (pid === undefined) {
+    // The spawn error is also emitted as an event; unhandled, it would crash the test process.
+    child.on('error', () => undefined);
     throw new Error(`spawnScript: could not start ${process.execPath} for ${scriptPath}`);
   }
   return new TrackedChildScript(child, pid, scriptPath);
@@ -80,6 +81,8 @@ class TrackedChildScript implements ChildScript {
   readonly exited: Promise<ChildExit>;
   #output = '';
   #exit: ChildExit | undefined;
+  /** Set on 'exit', before output has drained: from then on the pid may be recycled, never signal it. */
+  #processGone = false;
   /** Emits 'change' after new output and after exit, to wake pending waitForOutput calls. */
   readonly #events = new EventEmitter();
 
@@ -102,11 +105,18 @@ class TrackedChildScript implements ChildScript {
     const streamsClosed = new Promise<void>((resolve) => child.once('close', () => resolve()));
     this.exited = new Promise((resolve) => {
       child.once('exit', (code: number | null, signal: NodeJS.Signals | null) => {
+        this.#processGone = true;
         untrackProcess(pid);
         watchdog.dispose();
         // Let stdout/stderr drain so output() is complete once `exited` resolves, but do not wait
         // forever: a grandchild that inherited the pipes can keep them open after the script died.
-        void Promise.race([streamsClosed, sleep(STREAM_DRAIN_TIMEOUT_MS)]).then(() => {
+        let drainTimer: NodeJS.Timeout | undefined;
+        const drainTimedOut = new Promise<void>((resolveDrain) => {
+          drainTimer = setTimeout(resolveDrain, STREAM_DRAIN_TIMEOUT_MS);
+        });
+        void Promise.race([streamsClosed, drainTimedOut]).then(() => {
+          // A pending timer would keep the jest worker alive after the tests.
+          clearTimeout(drainTimer);
           this.#exit = { code, signal };
           this.#events.emit('change');
           resolve(this.#exit);
@@ -119,13 +129,12 @@ class TrackedChildScript implements ChildScript {
 
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     assertTerminatingSignal(signal, `script ${this.scriptPath}`);
-    if (this.#exit) return;
-    sendKillSignal(this.pid, signal);
+    if (!this.#processGone) sendKillSignal(this.pid, signal);
     await this.exited;
   }
 
   signal(sig: NodeJS.Signals): void {
-    if (!this.#exit) sendSignal(this.pid, sig);
+    if (!this.#processGone) sendSignal(this.pid, sig);
   }
 
   waitForOutput(pattern: string | RegExp, timeoutMs = DEFAULT_OUTPUT_TIMEOUT_MS): Promise<string> {

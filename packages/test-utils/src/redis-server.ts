@@ -70,21 +70,22 @@ export interface StartRedisOptions {
   args?: string[];
 }
 
-/** Internal: how a server is launched; the same on every (re)start. */
-interface ServerSpec {
+/** Internal (not in index.ts): how a server is launched; the same on every (re)start. */
+export interface ServerSpec {
   readonly dir: string;
   readonly persistent: boolean;
   readonly cluster: boolean;
   readonly extraArgs: readonly string[];
 }
 
-interface ExitInfo {
+/** Internal (not in index.ts): how a redis-server process ended. */
+export interface ExitInfo {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
 }
 
-/** One live redis-server process. */
-interface RunningServer {
+/** Internal (not in index.ts): one live redis-server process. */
+export interface RunningServer {
   readonly pid: number;
   readonly child: ChildProcess;
   readonly exited: Promise<ExitInfo>;

@@ -1,0 +1,78 @@
+/** One line of the results table: a baseline and Tributary measured in the same run. */
+export interface ResultRow {
+  /** Scenario number and name, e.g. `1. publish one by one`. */
+  scenario: string;
+  /** What was measured, e.g. `msgs/s`, `p99 ms`. */
+  metric: string;
+  /** Name of the baseline, e.g. `raw node-redis`, `BullMQ`. */
+  baselineName: string;
+  /** Median of the baseline's rounds. */
+  baseline: number;
+  /** Median of Tributary's rounds (or the measured side of an informational row). */
+  lib: number;
+  /** lib / baseline; undefined where a ratio means nothing. */
+  ratio: number | undefined;
+  /** The issue's target, and whether this run met it. */
+  target?: { text: string; pass: boolean };
+  /** Rounds behind each median. */
+  rounds: number;
+  note?: string;
+}
+
+/** A target on the ratio lib/baseline. */
+export function ratioTarget(ratio: number, op: '>=' | '<=', bound: number): { text: string; pass: boolean } {
+  return { text: `${op === '>=' ? '≥' : '≤'} ${bound}×`, pass: op === '>=' ? ratio >= bound : ratio <= bound };
+}
+
+export function formatNumber(value: number): string {
+  if (!Number.isFinite(value)) return 'n/a';
+  const abs = Math.abs(value);
+  if (abs >= 1000) return Math.round(value).toLocaleString('en-US');
+  if (abs >= 100) return value.toFixed(0);
+  if (abs >= 10) return value.toFixed(1);
+  if (abs >= 1) return value.toFixed(2);
+  return value.toFixed(3);
+}
+
+export function formatRatio(ratio: number | undefined): string {
+  return ratio === undefined || !Number.isFinite(ratio) ? '—' : `${ratio.toFixed(2)}×`;
+}
+
+function targetCell(row: ResultRow): string {
+  if (!row.target) return '';
+  return `${row.target.text} ${row.target.pass ? '✅ pass' : '❌ miss'}`;
+}
+
+const HEADER = ['Scenario', 'Metric', 'Baseline', 'Baseline median', 'Tributary median', 'Ratio', 'Target', 'Rounds'];
+
+function cells(row: ResultRow): string[] {
+  return [
+    row.scenario,
+    row.metric,
+    row.baselineName,
+    formatNumber(row.baseline),
+    formatNumber(row.lib),
+    formatRatio(row.ratio),
+    targetCell(row),
+    String(row.rounds),
+  ];
+}
+
+/** The results as a Markdown table (also what the console prints). */
+export function markdownTable(rows: readonly ResultRow[]): string {
+  const lines = [`| ${HEADER.join(' | ')} |`, `|${HEADER.map((_, i) => (i >= 3 && i <= 5 ? ' ---: ' : ' --- ')).join('|')}|`];
+  for (const row of rows) lines.push(`| ${cells(row).join(' | ')} |`);
+  return lines.join('\n');
+}
+
+/** The notes attached to rows, numbered by scenario. */
+export function rowNotes(rows: readonly ResultRow[]): string[] {
+  return rows.filter((r) => r.note).map((r) => `- **${r.scenario} — ${r.metric}**: ${r.note}`);
+}
+
+/** Every row that carries a target, as `pass/total`. */
+export function targetSummary(rows: readonly ResultRow[]): { passed: number; total: number; missed: ResultRow[] } {
+  const withTarget = rows.filter((r) => r.target);
+  const missed = withTarget.filter((r) => !r.target!.pass);
+  return { passed: withTarget.length - missed.length, total: withTarget.length, missed };
+}

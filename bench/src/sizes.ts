@@ -1,0 +1,87 @@
+/** How big each scenario runs. */
+export interface Sizes {
+  /** Rounds of in-process comparisons (each side runs this many times, alternating order). */
+  rounds: number;
+  /** Rounds of comparisons that spawn processes (slower to set up). */
+  processRounds: number;
+  /** 1: messages per publish round, and the number kept in flight. */
+  publishMessages: number;
+  publishWindow: number;
+  /** Timeout comparison: messages per round (the default client is about 3× slower). */
+  timeoutMessages: number;
+  /** 2: messages per batch round, messages per publishMany call, and calls in flight. */
+  batchMessages: number;
+  batchCall: number;
+  batchWindow: number;
+  /** 3/4: messages consumed per round (one worker; four workers or two processes). */
+  consumeMessages: number;
+  multiMessages: number;
+  /** 5: seconds per latency run, rate, and messages dropped at the start (warm-up). */
+  latencySeconds: number;
+  latencyRate: number;
+  latencyWarmup: number;
+  /** 6: BullMQ jobs for addBulk and for the workers at concurrency 50 and 1. */
+  bullAdd: number;
+  bullWorker50: number;
+  bullWorker1: number;
+  /** 7: messages a worker consumes in the memory run, and when the first RSS sample is taken. */
+  memoryMessages: number;
+  memoryFirstSample: number;
+  /** 8: messages held by the killed worker, claim idle time and reclaim interval. */
+  recoveryHeld: number;
+  claimIdleMs: number;
+  reclaimIntervalMs: number;
+}
+
+export type Mode = 'quick' | 'default' | 'long';
+
+const DEFAULT: Sizes = {
+  rounds: 5,
+  processRounds: 3,
+  publishMessages: 100_000,
+  publishWindow: 1000,
+  timeoutMessages: 50_000,
+  batchMessages: 100_000,
+  batchCall: 500,
+  batchWindow: 4,
+  consumeMessages: 200_000,
+  multiMessages: 200_000,
+  latencySeconds: 5,
+  latencyRate: 5000,
+  latencyWarmup: 1000,
+  bullAdd: 20_000,
+  bullWorker50: 20_000,
+  bullWorker1: 4000,
+  memoryMessages: 300_000,
+  memoryFirstSample: 100_000,
+  recoveryHeld: 200,
+  claimIdleMs: 2000,
+  reclaimIntervalMs: 500,
+};
+
+const QUICK: Sizes = {
+  ...DEFAULT,
+  rounds: 3,
+  processRounds: 1,
+  publishMessages: 3000,
+  timeoutMessages: 2000,
+  batchMessages: 3000,
+  consumeMessages: 3000,
+  multiMessages: 3000,
+  latencySeconds: 1,
+  latencyWarmup: 200,
+  bullAdd: 1000,
+  bullWorker50: 1000,
+  bullWorker1: 200,
+  memoryMessages: 20_000,
+  memoryFirstSample: 5000,
+  recoveryHeld: 20,
+  claimIdleMs: 1000,
+  reclaimIntervalMs: 250,
+};
+
+const LONG: Sizes = { ...DEFAULT, memoryMessages: 1_000_000 };
+
+export function sizesFor(mode: Mode): Sizes {
+  return mode === 'quick' ? QUICK : mode === 'long' ? LONG : DEFAULT;
+}
