@@ -172,11 +172,7 @@ export class CheckpointReader<T extends TopicTypes = TopicTypes> extends EventEm
     // Rejects a read in flight at once (client side) and ends a retry pause.
     this.readAbort.abort();
     await this.starting?.catch(() => undefined);
-    const blocked = this.reading;
-    if (blocked && this.readerId) {
-      // The client gave up on the read, but the server still holds the connection blocked.
-      await this.commander.send(undefined, ['CLIENT', 'UNBLOCK', this.readerId]).catch(() => undefined);
-    }
+    if (this.reading) await this.interruptBlock();
     if (this.loop && !(await settlesWithin(this.loop, timeoutMs))) {
       this.abandoned = true;
       this.current?.abort(new TimeoutError(`checkpoint reader ${this.name}: stop gave up on the running handler after ${timeoutMs} ms`));
@@ -184,19 +180,28 @@ export class CheckpointReader<T extends TopicTypes = TopicTypes> extends EventEm
     if (!this.abandoned && this.processed !== undefined && this.processed !== this.stored) {
       await this.store(this.processed); // an earlier write failed: catch up once more
     }
-    await this.closeReader(blocked);
+    await this.closeReader();
     this.emit('stopped', { name: this.name, position: this.stored, reason: this.stopReason, stats: this.stats() });
   }
 
-  private async closeReader(blocked: boolean): Promise<void> {
-    const reader = this.reader;
-    if (!reader) return;
-    // On a cluster (no CLIENT ID) or if the UNBLOCK raced ahead of the read, a polite close
-    // would wait out the BLOCK. Dropping the connection is safe: XREAD leaves no server state.
-    if (reader.isCluster && blocked) {
-      reader.destroy();
-      return;
+  /**
+   * Ends a blocking read on the server. Standalone: CLIENT UNBLOCK through the main connection
+   * (the abort signal only releases the client side). Cluster (no CLIENT ID, and a cluster
+   * client does not abort a sent command): drop the reader connection, which is safe because
+   * XREAD leaves no server state behind.
+   */
+  private async interruptBlock(): Promise<void> {
+    if (this.readerId) {
+      await this.commander.send(undefined, ['CLIENT', 'UNBLOCK', this.readerId]).catch(() => undefined);
+    } else {
+      this.reader?.destroy();
     }
+  }
+
+  private async closeReader(): Promise<void> {
+    const reader = this.reader;
+    if (!reader?.client.isOpen) return;
+    // If the UNBLOCK raced ahead of the read, a polite close would wait out the BLOCK.
     const closed = reader.close().then(() => true, () => false);
     if (!(await settlesWithin(closed, CLOSE_GRACE_MS)) || !(await closed)) reader.destroy();
   }

@@ -36,6 +36,8 @@ export interface IterationHooks {
 /** Queue between the worker's handler slots and a pulling consumer. */
 class Inbox {
   private readonly items: Slot[] = [];
+  /** Every message not settled yet, queued or handed out. */
+  private readonly unsettled = new Set<Slot>();
   private waiter: (() => void) | undefined;
 
   constructor(private readonly hooks: IterationHooks) {
@@ -53,8 +55,15 @@ class Inbox {
       const settle = (fn: () => void) => {
         if (slot.settled) return;
         slot.settled = true;
+        this.unsettled.delete(slot);
         fn();
       };
+      this.unsettled.add(slot);
+      if (hooks.stopping.aborted) {
+        // Read by a fetch that was already under way when stop() began: nobody will take it.
+        slot.received.release();
+        return;
+      }
       this.items.push(slot);
       this.wake();
     }));
@@ -63,6 +72,16 @@ class Inbox {
       for (const slot of this.items.splice(0)) slot.received.release();
       this.wake();
     }, { once: true });
+  }
+
+  /**
+   * Gives back every unsettled message, handed out or not (they stay pending), because their
+   * consumer is gone: stop() would otherwise wait `stopTimeoutMs` for settlements that never come.
+   */
+  releaseAll(): void {
+    for (const slot of [...this.unsettled]) slot.received.release();
+    this.items.length = 0;
+    this.wake();
   }
 
   private wake(): void {
@@ -119,7 +138,8 @@ export function iterateWorker<T extends TopicTypes>(hooks: IterationHooks): Asyn
 /**
  * An object-mode Readable of messages with real backpressure: at most `concurrency` messages
  * are out unsettled, and the worker reads no more until they are acked, failed or released.
- * Destroying the stream stops the worker.
+ * Destroying the stream stops the worker and releases every message not settled yet (a later
+ * `ack()` of one of them does nothing; it is delivered again).
  */
 export function workerReadable<T extends TopicTypes>(hooks: IterationHooks, highWaterMark: number): Readable {
   const inbox = new Inbox(hooks);
@@ -134,6 +154,9 @@ export function workerReadable<T extends TopicTypes>(hooks: IterationHooks, high
         .then((slot) => this.push(slot ? (slot.received as ReceivedMessage<T>) : null), (error: unknown) => this.destroy(error as Error));
     },
     destroy(error, callback) {
+      // A destroyed stream (pipeline error, destroy()) settles nothing more: messages still in
+      // its buffers or with its consumer go back to the pending list, so stop() ends at once.
+      inbox.releaseAll();
       hooks.stop().then(() => callback(error), callback);
     },
   });

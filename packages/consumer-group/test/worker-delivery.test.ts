@@ -69,3 +69,118 @@ test('stop() under load is quick whatever the read loop is doing (repeated, bloc
     expect(took).toBeLessThan(1000);
   }
 });
+
+test('a restart under the same consumer name resumes its own pending messages first (deliveries = 2)', async () => {
+  const topic = pingTopic();
+  const stuck = new Tally();
+  const first = redis.worker({
+    topic, group: 'g', consumer: 'same', concurrency: 5, blockMs: 500,
+    // A handler that never resolves: its messages can only stay pending.
+    handlers: { ping: (m) => { stuck.add(m.data.n); return new Promise(() => undefined); } },
+  });
+  const timedOut: string[][] = [];
+  first.on('stop-timeout', ({ streamIds }) => timedOut.push([...streamIds]));
+  await first.start();
+  const oldIds = await publish(redis.client, topic, pings(5));
+  await waitFor(() => stuck.distinct === 5);
+  await first.stop({ timeoutMs: 50 });
+  expect(timedOut).toEqual([oldIds]);
+  expect((await pendingEntries(redis.commander, topic, 'g', 'same')).map((p) => p.id)).toEqual(oldIds);
+
+  const newIds = await publish(redis.client, topic, pings(5, 100));
+  const order: { id: string; n: number; deliveries: number }[] = [];
+  const second = redis.worker({
+    topic, group: 'g', consumer: 'same', concurrency: 1, blockMs: 500,
+    handlers: { ping: (m, ctx) => { order.push({ id: m.streamId, n: m.data.n, deliveries: ctx.deliveries }); } },
+  });
+  await second.start();
+  await waitFor(() => order.length === 10);
+  // Its own pending list first, each redelivered once more; then the new messages.
+  expect(order.slice(0, 5)).toEqual(oldIds.map((id, i) => ({ id, n: i, deliveries: 2 })));
+  expect(order.slice(5)).toEqual(newIds.map((id, i) => ({ id, n: 100 + i, deliveries: 1 })));
+  await waitFor(async () => (await pendingCount(redis.commander, topic, 'g')) === 0);
+});
+
+test('a worker with another name does not take over pending messages of a stopped consumer', async () => {
+  const topic = pingTopic();
+  const first = redis.worker({ topic, group: 'g', consumer: 'a', concurrency: 3, blockMs: 500, handlers: { ping: () => new Promise(() => undefined) } });
+  await first.start();
+  await publish(redis.client, topic, pings(3));
+  await waitFor(async () => (await pendingEntries(redis.commander, topic, 'g', 'a')).length === 3);
+  await first.stop({ timeoutMs: 10 });
+  const seen = new Tally();
+  const other = redis.worker({ topic, group: 'g', consumer: 'b', blockMs: 500, handlers: { ping: (m) => { seen.add(m.data.n); } } });
+  await other.start();
+  await publish(redis.client, topic, pings(2, 10));
+  await waitFor(() => seen.distinct === 2);
+  await sleep(100);
+  // Reclaiming another consumer's pending entries is the recovery package's job.
+  expect([...seen.counts.keys()].sort((x, y) => x - y)).toEqual([10, 11]);
+  expect(await pendingEntries(redis.commander, topic, 'g', 'a')).toHaveLength(3);
+});
+
+test('graceful stop under load loses nothing and flushes every finished handler\'s ack', async () => {
+  const topic = pingTopic();
+  const total = 1000;
+  const ids = await publish(redis.client, topic, pings(total));
+  const handled = new Map<number, string>();
+  const worker = redis.worker({
+    topic, group: 'g', consumer: 'c1', concurrency: 20, blockMs: 5000, startId: '0',
+    handlers: { ping: async (m) => { await sleep(1 + (m.data.n % 5)); handled.set(m.data.n, m.streamId); } },
+  });
+  const stopped: unknown[] = [];
+  worker.on('stopped', (s) => stopped.push(s));
+  await worker.start();
+  await waitFor(() => handled.size >= 300);
+  const t0 = Date.now();
+  await worker.stop();
+  expect(Date.now() - t0).toBeLessThan(2000);
+  expect(stopped).toEqual([worker.stats()]);
+  expect(worker.stats().inFlight).toBe(0);
+  const afterStop = handled.size;
+  expect(afterStop).toBeLessThan(total); // really stopped mid-stream
+  // Every finished handler's ack reached Redis before stop() resolved: none of them is pending.
+  const pendingAfterStop = await pendingEntries(redis.commander, topic, 'g');
+  const handledIds = new Set(handled.values());
+  expect(pendingAfterStop.filter((p) => handledIds.has(p.id))).toEqual([]);
+  // Nothing fetched was left unstarted either (bounded prefetch): the pending list is empty.
+  expect(pendingAfterStop).toEqual([]);
+  expect(worker.stats()).toMatchObject({ succeeded: afterStop, acked: afterStop, failed: 0 });
+
+  // The rest is still there for the group: another member handles exactly the remainder.
+  const rest = new Tally();
+  const next = redis.worker({ topic, group: 'g', consumer: 'c2', concurrency: 20, blockMs: 500, handlers: { ping: (m) => { rest.add(m.data.n); } } });
+  await next.start();
+  await waitFor(() => handled.size + rest.distinct === total);
+  expect(rest.duplicates()).toEqual([]);
+  expect([...rest.counts.keys()].filter((n) => handled.has(n))).toEqual([]);
+  expect(new Set([...handled.keys(), ...rest.counts.keys()])).toEqual(new Set(range(total)));
+  expect(ids).toHaveLength(total);
+  await waitFor(async () => (await pendingCount(redis.commander, topic, 'g')) === 0);
+});
+
+test('stats() counts successes, failures, acks and messages in flight', async () => {
+  const topic = pingTopic();
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => { release = resolve; });
+  const worker = redis.worker({
+    topic, group: 'g', consumer: 'c1', concurrency: 10, blockMs: 500,
+    handlers: {
+      ping: async (m) => {
+        if (m.data.n === 0) throw new Error('boom');
+        if (m.data.n >= 8) await gate;
+      },
+    },
+  });
+  expect(worker.stats()).toEqual({ succeeded: 0, failed: 0, deadLettered: 0, acked: 0, inFlight: 0 });
+  await worker.start();
+  await publish(redis.client, topic, pings(10));
+  await waitFor(() => worker.stats().succeeded === 7);
+  expect(worker.stats()).toEqual({ succeeded: 7, failed: 1, deadLettered: 0, acked: 7, inFlight: 2 });
+  release();
+  await waitFor(() => worker.stats().inFlight === 0);
+  expect(worker.stats()).toEqual({ succeeded: 9, failed: 1, deadLettered: 0, acked: 9, inFlight: 0 });
+  await worker.stop();
+  // The failed one stays pending (no failure handler); the others are acked.
+  expect(await pendingCount(redis.commander, topic, 'g')).toBe(1);
+});

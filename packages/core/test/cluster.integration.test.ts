@@ -13,7 +13,11 @@ import {
 } from '@tributary/core';
 import { type RedisCluster, startRedisCluster } from '@tributary/test-utils';
 
-type NodeClient = ReturnType<typeof createClient>;
+/** What the tests need of a plain per-node client. */
+interface NodeClient {
+  sendCommand(args: string[]): Promise<unknown>;
+  keys(pattern: string): Promise<string[]>;
+}
 
 let cluster: RedisCluster;
 let commander: Commander;

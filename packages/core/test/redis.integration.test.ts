@@ -2,7 +2,6 @@
 import { createClient, RESP_TYPES, TimeoutError as RedisTimeoutError } from 'redis';
 import { z } from 'zod';
 import {
-  DecodeError,
   InvalidArgumentError,
   NoGroupError,
   connectRedis,
@@ -18,6 +17,7 @@ import {
   toCommander,
   toTributaryError,
   type Commander,
+  type DecodeError,
   type RedisClientLike,
 } from '@tributary/core';
 import { type RedisServer, startRedis, uniqueName, waitFor } from '@tributary/test-utils';

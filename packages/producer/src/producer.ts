@@ -13,6 +13,7 @@ import {
   type TopicTypes,
   toTributaryError,
 } from '@tributary/core';
+import { plainSend } from './plain-send.js';
 import { producerClosedError, streamMissingError } from './producer-errors.js';
 import {
   DEFAULT_CHUNK_SIZE,
@@ -128,11 +129,17 @@ export function createProducer<T extends TopicTypes>(client: RedisClientLike, op
     }
   };
 
+  // With a timeout the per-call options are needed anyway; without, see plainSend's note.
+  const fast = plainSend(commander);
+  const sendXadd = commandOptions === undefined
+    ? (args: string[]) => fast(stream, args)
+    : (args: string[]) => commander.send(stream, args, commandOptions);
+
   // The hot path: no option parsing, a prebuilt head, one `.then` doing both the release and
   // the reply mapping.
   const xadd = (head: readonly string[], fields: string[]): Promise<PublishResult> => {
     const id = fields[5]!;
-    const sent = commander.send<string | null>(stream, head.concat(fields), commandOptions);
+    const sent = sendXadd(head.concat(fields));
     inFlight++;
     return sent.then(
       (reply) => {

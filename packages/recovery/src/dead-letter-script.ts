@@ -1,6 +1,6 @@
 import { type Commander, defineScript, type Retention, retentionArgs, type Topic, toTributaryError } from '@tributary/core';
 import { DeadLetterField, type DeadLetterReasonValue } from './dead-letter-field.js';
-import { failuresKey, LUA_NOW_MS } from './failures-key.js';
+import { failuresKey, LUA_NOW_MS } from './failure-times.js';
 
 /**
  * Moves one entry to the dead-letter stream, atomically: XADD to `{t}:dlq` (original fields as

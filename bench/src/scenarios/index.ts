@@ -1,0 +1,9 @@
+import type { Scenario } from '../context.js';
+import { batchScenario, publishScenario, timeoutScenario } from './publish.js';
+
+/** Every scenario, in report order. */
+export const SCENARIOS: readonly Scenario[] = [
+  publishScenario,
+  timeoutScenario,
+  batchScenario,
+];

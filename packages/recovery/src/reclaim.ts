@@ -1,0 +1,195 @@
+import {
+  asCommander,
+  type Commander,
+  defineScript,
+  parseOptions,
+  type RedisClientLike,
+  type Retention,
+  retentionSchema,
+  type Topic,
+  toTributaryError,
+  validateName,
+} from '@tributary/core';
+import type { ClaimedEntry } from '@tributary/consumer-group';
+import { z } from 'zod';
+import { DeadLetterReason } from './dead-letter-field.js';
+import { moveToDeadLetter } from './dead-letter-script.js';
+import { DEFAULT_DEAD_LETTER_RETENTION } from './dead-letter.js';
+import { topicSchema } from './option-schemas.js';
+
+/**
+ * Second half of a claim: the IDs XAUTOCLAIM JUSTID took for us (idle reset, counter not
+ * bumped) are claimed again with XCLAIM, which bumps the delivery counter (a reclaim is a
+ * delivery attempt) and returns the data, only while we still own them. IDs whose data is
+ * gone come back in `vanished`: Redis 7 drops them from the pending list in that XCLAIM,
+ * Redis 6.2 returns nil and keeps them (the lost-data record then acks them).
+ * Returns { { id, fields, deliveries }… }, { vanished id… }.
+ */
+const claimScript = defineScript(`
+local claimed, vanished = {}, {}
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  local p = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1, ARGV[2])
+  if p[1] then
+    local r = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, id)
+    local e = r[1]
+    if e and e[2] then
+      claimed[#claimed + 1] = { id, e[2], tonumber(p[1][4]) + 1 }
+    else
+      vanished[#vanished + 1] = id
+    end
+  end
+end
+return { claimed, vanished }
+`);
+
+/** One XAUTOCLAIM step. */
+export interface ClaimStep {
+  /** Cursor for the next step; `0-0` when the walk reached the end of the pending list. */
+  readonly cursor: string;
+  /** Entries now held by the consumer, with their delivery counter after this claim. */
+  readonly claimed: ClaimedEntry[];
+  /** IDs that were pending but whose data is gone (trimmed or XDEL'd): lost data. */
+  readonly deleted: string[];
+  /** IDs skipped by `skip` (they stay with the consumer, counter unchanged). */
+  readonly skipped: string[];
+}
+
+/**
+ * Claims up to `count` entries idle at least `minIdleMs` for `consumer`, from `cursor`
+ * (XAUTOCLAIM inspects at most count × 10 entries per call: follow the cursor to walk the whole
+ * list). `skip` filters IDs out before their delivery counter is bumped (messages the worker
+ * is still handling).
+ */
+export async function claimStep(
+  commander: Commander,
+  params: { topic: Topic; group: string; consumer: string; minIdleMs: number; cursor: string; count: number; skip?: (id: string) => boolean },
+): Promise<ClaimStep> {
+  const key = params.topic.keys.stream;
+  let reply: unknown[];
+  try {
+    reply = await commander.send<unknown[]>(key, [
+      'XAUTOCLAIM', key, params.group, params.consumer, String(params.minIdleMs), params.cursor, 'COUNT', String(params.count), 'JUSTID',
+    ]);
+  } catch (error) {
+    throw toTributaryError(error, `XAUTOCLAIM ${key} ${params.group}`);
+  }
+  const cursor = String(reply[0] ?? '0-0');
+  const ids = Array.isArray(reply[1]) ? (reply[1] as unknown[]).filter((id) => id !== null && id !== undefined).map(String) : [];
+  // Redis ≥ 7 adds the IDs it found deleted (and removed from the pending list); 6.2 has no third element.
+  const deleted = Array.isArray(reply[2]) ? (reply[2] as unknown[]).map(String) : [];
+  const skipped: string[] = [];
+  const wanted: string[] = [];
+  for (const id of ids) (params.skip?.(id) ? skipped : wanted).push(id);
+  const claimed: ClaimedEntry[] = [];
+  if (wanted.length > 0) {
+    let result: unknown[];
+    try {
+      result = await commander.evalScript<unknown[]>(claimScript, [key], [params.group, params.consumer, ...wanted]);
+    } catch (error) {
+      throw toTributaryError(error, `XCLAIM ${key} ${params.group}`);
+    }
+    for (const item of (result[0] as unknown[] | undefined) ?? []) {
+      const [id, fields, deliveries] = item as [string, unknown[], number];
+      claimed.push({ id: String(id), fields: Array.isArray(fields) ? fields.map(String) : null, deliveries: Number(deliveries) });
+    }
+    for (const id of (result[1] as unknown[] | undefined) ?? []) deleted.push(String(id));
+  }
+  return { cursor, claimed, deleted, skipped };
+}
+
+/** Error message recorded for lost entries. */
+export const LOST_MESSAGE = 'the entry was deleted from the stream (MAXLEN/MINID trim or XDEL) while it was pending: its data is lost';
+
+/**
+ * Writes a `trimmed` dead-letter record for each lost entry, so every message still has a
+ * place (the record holds the source ID and metadata; the data itself is gone).
+ * @returns the dead-letter IDs written
+ */
+export async function recordLost(
+  commander: Commander,
+  params: { topic: Topic; group: string; consumer: string; ids: readonly string[]; retention: Retention },
+): Promise<string[]> {
+  const written: string[] = [];
+  for (const streamId of params.ids) {
+    const moved = await moveToDeadLetter(commander, {
+      topic: params.topic,
+      group: params.group,
+      consumer: params.consumer,
+      streamId,
+      reason: DeadLetterReason.Trimmed,
+      deliveries: 0,
+      errorName: 'DataLost',
+      errorMessage: LOST_MESSAGE,
+      lost: true,
+      retention: params.retention,
+    });
+    if (moved) written.push(moved.deadLetterId);
+  }
+  return written;
+}
+
+/** Options of {@link reclaimIdle}. */
+export interface ReclaimIdleOptions {
+  topic: Topic;
+  group: string;
+  /** The consumer that takes the entries. */
+  consumer: string;
+  /** Only entries idle at least this long (ms). */
+  minIdleMs: number;
+  /** COUNT of each XAUTOCLAIM call. Default 100. */
+  count?: number;
+  /** Stop after claiming this many entries. Default: no limit (the whole walk). */
+  limit?: number;
+  /** Retention of the dead-letter stream for lost-data records. Default `{ maxLen: 100000 }`. */
+  deadLetterRetention?: Retention;
+}
+
+const reclaimSchema = z.strictObject({
+  topic: topicSchema,
+  group: z.string(),
+  consumer: z.string(),
+  minIdleMs: z.number().int().nonnegative(),
+  count: z.number().int().positive().max(10_000).default(100),
+  limit: z.number().int().positive().optional(),
+  deadLetterRetention: retentionSchema.optional(),
+});
+
+/**
+ * Claims every entry of the group idle at least `minIdleMs` for `consumer`: one full
+ * XAUTOCLAIM walk (Redis ≥ 6.2) following the cursor until it returns to `0-0`, so entries
+ * beyond the first count × 10 inspected are not missed. Each claim bumps the entry's delivery
+ * counter (reported as `deliveries`). Usable without a worker, e.g. to take over a dead
+ * consumer's work in a script; handle or ack what you get.
+ *
+ * Entries whose data was trimmed or deleted while pending are returned in `deleted` and each
+ * gets a `trimmed` record in the dead-letter stream (Redis 7 reports them itself and drops
+ * them from the pending list; on 6.2 they are found when XCLAIM returns no data).
+ * @throws InvalidArgumentError naming the bad option
+ */
+export async function reclaimIdle(
+  connection: RedisClientLike | Commander,
+  options: ReclaimIdleOptions,
+): Promise<{ claimed: ClaimedEntry[]; deleted: string[] }> {
+  const o = parseOptions(reclaimSchema, options, 'ReclaimIdleOptions');
+  validateName('ReclaimIdleOptions.group', o.group);
+  validateName('ReclaimIdleOptions.consumer', o.consumer);
+  const commander = asCommander(connection);
+  const claimed: ClaimedEntry[] = [];
+  const deleted: string[] = [];
+  let cursor = '0-0';
+  do {
+    const left = o.limit === undefined ? o.count : Math.min(o.count, o.limit - claimed.length);
+    const step = await claimStep(commander, { topic: options.topic, group: o.group, consumer: o.consumer, minIdleMs: o.minIdleMs, cursor, count: left });
+    claimed.push(...step.claimed);
+    deleted.push(...step.deleted);
+    if (step.deleted.length > 0) {
+      await recordLost(commander, {
+        topic: options.topic, group: o.group, consumer: o.consumer, ids: step.deleted,
+        retention: options.deadLetterRetention ?? DEFAULT_DEAD_LETTER_RETENTION,
+      });
+    }
+    cursor = step.cursor;
+  } while (cursor !== '0-0' && (o.limit === undefined || claimed.length < o.limit));
+  return { claimed, deleted };
+}
