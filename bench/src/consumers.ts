@@ -42,15 +42,16 @@ export async function startRawConsumer(client: RedisClientType, o: RawConsumerOp
   const acks = new Set<Promise<unknown>>();
   const loop = (async () => {
     while (!stopped) {
-      let reply: [string, [string, string[]][]][] | null;
+      let reply: Record<string, [string, string[]][]> | null;
       try {
+        // node-redis 6 speaks RESP3 by default: the reply is a map, decoded to an object.
         reply = (await conn.sendCommand(read)) as typeof reply;
       } catch (error) {
         if (stopped) return;
         throw error;
       }
-      if (!reply || reply.length === 0) continue;
-      const entries = reply[0]![1];
+      const entries = reply?.[o.key];
+      if (!entries) continue;
       const ids = new Array<string>(entries.length);
       for (let i = 0; i < entries.length; i++) {
         const entry = entries[i]!;

@@ -47,7 +47,8 @@ export interface GroupProgress {
 export async function groupProgress(monitor: RedisClientType, key: string, group: string): Promise<GroupProgress | undefined> {
   const reply = (await monitor.sendCommand(['XINFO', 'GROUPS', key])) as unknown[];
   for (const raw of reply) {
-    const info = pairsToObject(raw);
+    // RESP3 (node-redis 6's default) gives objects, RESP2 flat arrays.
+    const info = Array.isArray(raw) ? pairsToObject(raw) : (raw as Record<string, unknown>);
     if (String(info.name) === group) {
       return { pending: Number(info.pending), lastDeliveredId: String(info['last-delivered-id']) };
     }
@@ -83,7 +84,8 @@ export async function waitConsumed(
 
 /** The stream's last entry ID. */
 export async function lastStreamId(client: RedisClientType, key: string): Promise<string> {
-  const info = pairsToObject(await client.sendCommand(['XINFO', 'STREAM', key]));
+  const raw = await client.sendCommand(['XINFO', 'STREAM', key]);
+  const info = Array.isArray(raw) ? pairsToObject(raw) : (raw as Record<string, unknown>);
   return String(info['last-generated-id']);
 }
 

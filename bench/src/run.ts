@@ -60,8 +60,8 @@ function report(rows: readonly ResultRow[], facts: MachineFacts, options: RunOpt
     '',
     'Common to every row: a 200-byte JSON payload (`order.created`, validated by a zod object',
     'schema on the library side), node-redis clients created with `commandOptions: { timeout: 0 }`',
-    '(what `connectRedis` does) for both sides unless the row says otherwise, RESP2, and a fresh',
-    'stream or group per round.',
+    "(what `connectRedis` does) for both sides unless the row says otherwise, RESP3 (node-redis 6's",
+    'default), and a fresh stream or group per round.',
     '',
   ];
   return lines.join('\n');

@@ -1,4 +1,5 @@
 import type { Scenario } from '../context.js';
+import { consumeMultiScenario, consumeScenario } from './consume.js';
 import { batchScenario, publishScenario, timeoutScenario } from './publish.js';
 
 /** Every scenario, in report order. */
@@ -6,4 +7,6 @@ export const SCENARIOS: readonly Scenario[] = [
   publishScenario,
   timeoutScenario,
   batchScenario,
+  consumeScenario,
+  consumeMultiScenario,
 ];

@@ -24,14 +24,14 @@ if (!file) {
 }
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-const self = new Map<number, number>();
+const selfTime = new Map<number, number>();
 for (let i = 0; i < profile.samples.length; i++) {
   const id = profile.samples[i]!;
-  self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  selfTime.set(id, (selfTime.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
 }
 const total = profile.endTime - profile.startTime;
 const byFunction = new Map<string, number>();
-for (const [id, us] of self) {
+for (const [id, us] of selfTime) {
   const node = byId.get(id)!;
   const { functionName, url, lineNumber } = node.callFrame;
   const where = url ? `${url.replace(/^.*\/(node_modules|packages|bench)\//, '$1/')}:${lineNumber + 1}` : '';

@@ -16,6 +16,7 @@ async function main(): Promise<void> {
   const producer = createProducer(client, { topic });
   const head = rawXaddHead(topic.keys.stream);
   let ms: number;
+  const cpu0 = process.cpuUsage();
   if (side === 'raw') ms = await pipelined(total, 1000, (i) => client.sendCommand(rawXaddArgs(head, payload(i))));
   else if (side === 'lib') ms = await pipelined(total, 1000, (i) => producer.publish({ type: EVENT_TYPE, data: payload(i) }));
   else {
@@ -25,7 +26,8 @@ async function main(): Promise<void> {
       return producer.publishMany(messages);
     });
   }
-  console.log(`${side}: ${Math.round(rate(total, ms))} msgs/s`);
+  const cpu = process.cpuUsage(cpu0);
+  console.log(`${side}: ${Math.round(rate(total, ms))} msgs/s, client CPU ${((cpu.user + cpu.system) / total).toFixed(2)} µs/msg`);
   await client.sendCommand(['UNLINK', topic.keys.stream]);
   await client.close();
 }

@@ -186,9 +186,9 @@ export class CheckpointReader<T extends TopicTypes = TopicTypes> extends EventEm
 
   /**
    * Ends a blocking read on the server. Standalone: CLIENT UNBLOCK through the main connection
-   * (the abort signal only releases the client side). Cluster (no CLIENT ID, and a cluster
-   * client does not abort a sent command): drop the reader connection, which is safe because
-   * XREAD leaves no server state behind.
+   * (the abort signal only releases the client side). Cluster (no single CLIENT ID; in tests
+   * the abort alone left stop() waiting out the BLOCK): drop the reader connection, which is
+   * safe because XREAD leaves no server state behind.
    */
   private async interruptBlock(): Promise<void> {
     if (this.readerId) {

@@ -23,7 +23,7 @@ export interface MalformedEntry extends RawEntry {
 }
 
 /** Either a decoded message or the reason it could not be decoded. */
-export type DecodedEntry<T extends TopicTypes> =
+type DecodedEntry<T extends TopicTypes> =
   | { readonly message: MessageOf<T>; readonly malformed?: undefined }
   | { readonly message?: undefined; readonly malformed: MalformedEntry };
 

@@ -24,6 +24,8 @@ export class Delivery implements HandlerContext {
   message: MessageOf<TopicTypes> | undefined;
   /** When the lease was last taken or renewed (ms). */
   leasedAt = Date.now();
+  /** A peer claimed it while it ran: renewal stops and `lease-lost` is reported once. */
+  leaseLost = false;
   timedOut = false;
   requested: { kind: FailureKindValue; delayMs?: number; reason?: string } | undefined;
   private acked = false;

@@ -75,8 +75,8 @@ export interface WorkerOptions<T extends TopicTypes> {
 
 const positiveInt = z.number().int().positive();
 
-/** Zod schema of the plain (non-function) worker options. */
-export const workerOptionsSchema = z.object({
+/** Zod schema of the worker options. Strict: a misspelt option is an error, not silently ignored. */
+export const workerOptionsSchema = z.strictObject({
   topic: z.custom<Topic>((v) => typeof v === 'object' && v !== null && 'keys' in v && 'types' in v, { message: 'expected a topic from defineTopic()' }),
   group: z.string(),
   consumer: z.string().optional(),

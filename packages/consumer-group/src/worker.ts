@@ -94,7 +94,9 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
     this.acks = new AckBatcher(this.commander, this.key, this.group, this.options.maxAckBatch, (error, ids, dropped) =>
       this.emit('worker-error', { stage: 'ack', error, streamIds: ids, dropped }),
     );
-    options.signal?.addEventListener('abort', () => void this.stop(), { once: true });
+    // An already aborted signal never fires 'abort': stop now, so start() rejects as if aborted later.
+    if (options.signal?.aborted) void this.stop();
+    else options.signal?.addEventListener('abort', () => void this.stop(), { once: true });
   }
 
   /** Counters since start. */
@@ -201,8 +203,16 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
     return this.options.concurrency - this.inFlight.size;
   }
 
+  /**
+   * Free slots worth a read: a quarter of a batch (at least 1), or any when nothing runs.
+   * Reading as soon as one slot frees would turn a busy worker's batches into COUNT 1 reads.
+   */
+  private readThreshold(): number {
+    return this.inFlight.size === 0 ? 1 : Math.max(1, Math.ceil(Math.min(this.batchSize, this.options.concurrency) / 4));
+  }
+
   private waitForSlot(): Promise<void> {
-    if (this.freeSlots() > 0 || this.readAbort.signal.aborted) return Promise.resolve();
+    if (this.freeSlots() >= this.readThreshold() || this.readAbort.signal.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       this.slotWaiter = resolve;
     });
@@ -357,8 +367,11 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
 
   private released(): void {
     const waiter = this.slotWaiter;
-    this.slotWaiter = undefined;
-    waiter?.();
+    if (waiter && (this.freeSlots() >= this.readThreshold() || this.readAbort.signal.aborted)) {
+      this.slotWaiter = undefined;
+      // Wake the reader after this turn's other completions, so one read covers all of them.
+      setImmediate(waiter);
+    }
     if (this.inFlight.size === 0 && this.failing.size === 0) this.idleWaiter?.();
   }
 
@@ -415,13 +428,18 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
   private startLeaseRenewal(everyMs: number): void {
     this.leaseTimer = setInterval(() => {
       const now = Date.now();
-      const due = [...this.inFlight.values()].filter((d) => now - d.leasedAt >= everyMs / 2);
+      const due = [...this.inFlight.values()].filter((d) => !d.leaseLost && now - d.leasedAt >= everyMs / 2);
       if (due.length === 0) return;
       for (const d of due) d.leasedAt = now;
       renewLeases(this.commander, this.topic, this.group, this.consumer, due.map((d) => d.streamId)).then(
         (renewed) => {
           const kept = new Set(renewed);
-          for (const d of due) if (!kept.has(d.streamId)) this.emit('lease-lost', { streamId: d.streamId, consumer: this.consumer });
+          for (const d of due) {
+            // Settled meanwhile (acked): not a loss. Lost once is enough: it never comes back.
+            if (kept.has(d.streamId) || d.leaseLost || this.inFlight.get(d.streamId) !== d) continue;
+            d.leaseLost = true;
+            this.emit('lease-lost', { streamId: d.streamId, consumer: this.consumer });
+          }
         },
         (error: unknown) => this.emit('worker-error', { stage: 'lease', error }),
       );

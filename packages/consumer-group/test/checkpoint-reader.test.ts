@@ -402,6 +402,7 @@ describe('createCheckpointReader (standalone)', () => {
       await second.kill('SIGKILL');
     }
     const run2 = processedBy(second.output());
+    expect(await c.send(topic.keys.checkpoint('crashy'), ['GET', topic.keys.checkpoint('crashy')])).toBe(ids[29]);
 
     // Each run handles in stream order; together they cover every message at least once.
     const order = (list: string[]) => list.map((id) => ids.indexOf(id));

@@ -7,6 +7,7 @@ import {
   defineTopic,
   jsonCodec,
   parseOptions,
+  toValidationIssues,
   topicKeys,
   validateName,
 } from '@tributary/core';
@@ -176,6 +177,15 @@ describe('defineTopic', () => {
 
 describe('parseOptions', () => {
   const schema = z.strictObject({ a: z.number().default(1), nested: z.strictObject({ b: z.string() }).optional() });
+
+  test('toValidationIssues flattens zod issues to { path, message, code }', () => {
+    const result = schema.safeParse({ a: 'x', nested: { b: 1 } });
+    expect(result.success).toBe(false);
+    expect(toValidationIssues(result.error!.issues)).toEqual([
+      { path: 'a', message: expect.any(String), code: 'invalid_type' },
+      { path: 'nested.b', message: expect.any(String), code: 'invalid_type' },
+    ]);
+  });
 
   test('returns the parsed value with defaults applied', () => {
     expect(parseOptions(schema, {}, 'Opts')).toEqual({ a: 1 });

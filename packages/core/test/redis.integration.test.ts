@@ -3,6 +3,7 @@ import { createClient, RESP_TYPES, TimeoutError as RedisTimeoutError } from 'red
 import { z } from 'zod';
 import {
   InvalidArgumentError,
+  asCommander,
   NoGroupError,
   connectRedis,
   connectRedisCluster,
@@ -142,6 +143,15 @@ describe('toCommander on standalone clients', () => {
     const commander = toCommander(mapped);
     expect(await commander.send(key, ['XRANGE', key, '-', '+'])).toEqual([['1-1', ['type', 'a', 'data', '{}']]]);
     expect(pairsToObject(await commander.send(key, ['XINFO', 'STREAM', key]))).toMatchObject({ length: 1, 'last-generated-id': '1-1' });
+  });
+
+  test('asCommander accepts a client or a Commander', async () => {
+    const raw = await client(2);
+    const commander = toCommander(raw);
+    expect(asCommander(commander)).toBe(commander);
+    const wrapped = asCommander(raw);
+    expect(wrapped.client).toBe(raw);
+    expect(await wrapped.send(undefined, ['PING'])).toBe('PONG');
   });
 
   test('isCluster is false and duplicate() opens a separate connection that close() ends', async () => {

@@ -43,6 +43,35 @@ end
 return { claimed, vanished }
 `);
 
+/**
+ * Claims `ids` for `consumer` with a delivery-counter bump, only those it owns (see the
+ * script above). `vanished` lists owned IDs whose data is gone.
+ */
+export async function claimOwned(
+  commander: Commander,
+  topic: Topic,
+  group: string,
+  consumer: string,
+  ids: readonly string[],
+): Promise<{ claimed: ClaimedEntry[]; vanished: string[] }> {
+  const claimed: ClaimedEntry[] = [];
+  const vanished: string[] = [];
+  if (ids.length === 0) return { claimed, vanished };
+  const key = topic.keys.stream;
+  let result: unknown[];
+  try {
+    result = await commander.evalScript<unknown[]>(claimScript, [key], [group, consumer, ...ids]);
+  } catch (error) {
+    throw toTributaryError(error, `XCLAIM ${key} ${group}`);
+  }
+  for (const item of (result[0] as unknown[] | undefined) ?? []) {
+    const [id, fields, deliveries] = item as [string, unknown[], number];
+    claimed.push({ id: String(id), fields: Array.isArray(fields) ? fields.map(String) : null, deliveries: Number(deliveries) });
+  }
+  for (const id of (result[1] as unknown[] | undefined) ?? []) vanished.push(String(id));
+  return { claimed, vanished };
+}
+
 /** One XAUTOCLAIM step. */
 export interface ClaimStep {
   /** Cursor for the next step; `0-0` when the walk reached the end of the pending list. */
@@ -81,21 +110,9 @@ export async function claimStep(
   const skipped: string[] = [];
   const wanted: string[] = [];
   for (const id of ids) (params.skip?.(id) ? skipped : wanted).push(id);
-  const claimed: ClaimedEntry[] = [];
-  if (wanted.length > 0) {
-    let result: unknown[];
-    try {
-      result = await commander.evalScript<unknown[]>(claimScript, [key], [params.group, params.consumer, ...wanted]);
-    } catch (error) {
-      throw toTributaryError(error, `XCLAIM ${key} ${params.group}`);
-    }
-    for (const item of (result[0] as unknown[] | undefined) ?? []) {
-      const [id, fields, deliveries] = item as [string, unknown[], number];
-      claimed.push({ id: String(id), fields: Array.isArray(fields) ? fields.map(String) : null, deliveries: Number(deliveries) });
-    }
-    for (const id of (result[1] as unknown[] | undefined) ?? []) deleted.push(String(id));
-  }
-  return { cursor, claimed, deleted, skipped };
+  const owned = await claimOwned(commander, params.topic, params.group, params.consumer, wanted);
+  deleted.push(...owned.vanished);
+  return { cursor, claimed: owned.claimed, deleted, skipped };
 }
 
 /** Error message recorded for lost entries. */

@@ -1,0 +1,145 @@
+import { ErrorCode, InvalidArgumentError, type RedisClientLike, TributaryError, ValidationError } from '@tributary/core';
+import { createProducer, type PublishManyResult } from '@tributary/producer';
+import { ErrorReply, SocketClosedUnexpectedlyError } from 'redis';
+import { created, exists, ordersTopic, payloads, useRedis, xlen, xrange } from './fixtures.js';
+
+const redis = useRedis();
+
+/**
+ * The real client, except that the `failAt`-th script call (EVALSHA/EVAL) fails the way `fault`
+ * says: `'lost-after-send'` runs it on the server and then rejects as a dropped connection would;
+ * `'refused'` rejects with an error reply without sending it.
+ */
+function failingScriptCall(client: RedisClientLike, failAt: number, fault: 'lost-after-send' | 'refused'): RedisClientLike {
+  let calls = 0;
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      if (property !== 'sendCommand') return Reflect.get(target, property, receiver) as unknown;
+      return async (args: string[], options?: object) => {
+        const isScript = args[0] === 'EVALSHA' || args[0] === 'EVAL';
+        if (isScript && ++calls === failAt) {
+          if (fault === 'refused') throw new ErrorReply('ERR injected refusal');
+          await target.sendCommand(args, options);
+          throw new SocketClosedUnexpectedlyError();
+        }
+        return target.sendCommand(args, options);
+      };
+    },
+  });
+}
+
+const okIds = (results: readonly PublishManyResult[]) => results.flatMap((r) => (r.ok ? [r.streamId] : []));
+
+describe('publishMany', () => {
+  it('writes the valid messages in order and reports each invalid one at its index', async () => {
+    const topic = ordersTopic();
+    const producer = createProducer(redis.redis, { topic });
+    const messages = [
+      created(0),
+      { type: 'order.created', data: { orderId: 'bad', amount: -1 } },
+      created(2),
+      { type: 'order.refunded', data: {} },
+      { type: 'order.cancelled', data: { orderId: 'o-4', reason: 'fraud' }, headers: { source: 'test' } },
+      null,
+      created(6),
+    ] as unknown as Parameters<typeof producer.publishMany>[0];
+    const results = await producer.publishMany(messages);
+
+    expect(results).toHaveLength(7);
+    expect(results.map((r) => r.ok)).toEqual([true, false, true, false, true, false, true]);
+    expect(results[1]).toEqual({ ok: false, index: 1, error: expect.any(ValidationError) });
+    expect(results[3]).toMatchObject({ ok: false, index: 3, error: { code: ErrorCode.InvalidArgument, field: 'type' } });
+    expect(results[5]).toMatchObject({ ok: false, index: 5, error: { code: ErrorCode.InvalidArgument } });
+    const entries = await xrange(redis.client, topic.keys.stream);
+    expect(entries.map(([id]) => id)).toEqual(okIds(results));
+    expect(await payloads(redis.client, topic.keys.stream)).toEqual([created(0).data, created(2).data, { orderId: 'o-4', reason: 'fraud' }, created(6).data]);
+    expect(entries[2]![1]).toEqual(['type', 'order.cancelled', 'data', '{"orderId":"o-4","reason":"fraud"}', 'id', expect.any(String), 'ts', expect.any(String), 'h:source', 'test']);
+    for (const r of results) if (r.ok) expect(r.duplicate).toBe(false);
+    // Each ok result carries the ID stored in its entry.
+    expect(entries.map(([, f]) => f[5])).toEqual(results.flatMap((r) => (r.ok ? [r.id] : [])));
+  });
+
+  it('splits big batches into chunks and keeps the order across them', async () => {
+    const topic = ordersTopic('none');
+    const producer = createProducer(redis.redis, { topic });
+    const results = await producer.publishMany(Array.from({ length: 1234 }, (_, n) => created(n)), { chunkSize: 100 });
+    expect(results.every((r) => r.ok)).toBe(true);
+    const entries = await xrange(redis.client, topic.keys.stream);
+    expect(entries.map(([id]) => id)).toEqual(okIds(results));
+    expect(await payloads(redis.client, topic.keys.stream)).toEqual(Array.from({ length: 1234 }, (_, n) => created(n).data));
+  });
+
+  it('handles a chunk far beyond Lua’s unpack limit', async () => {
+    const topic = ordersTopic('none');
+    const producer = createProducer(redis.redis, { topic });
+    const headers = Object.fromEntries(Array.from({ length: 10 }, (_, k) => [`h${k}`, `v${k}`]));
+    const results = await producer.publishMany(Array.from({ length: 5000 }, (_, n) => ({ ...created(n), headers })), { chunkSize: 5000 });
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(await xlen(redis.client, topic.keys.stream)).toBe(5000);
+  });
+
+  it('returns [] for an empty batch and creates nothing', async () => {
+    const topic = ordersTopic();
+    const producer = createProducer(redis.redis, { topic });
+    expect(await producer.publishMany([])).toEqual([]);
+    expect(await exists(redis.client, topic.keys.stream)).toBe(false);
+  });
+
+  it('rejects bad arguments with InvalidArgumentError naming the field', async () => {
+    const producer = createProducer(redis.redis, { topic: ordersTopic() });
+    // @ts-expect-error not an array
+    await expect(producer.publishMany(created(1))).rejects.toMatchObject({ code: ErrorCode.InvalidArgument, field: 'messages' });
+    await expect(producer.publishMany([created(1)], { chunkSize: 0 })).rejects.toMatchObject({ field: 'PublishManyOptions.chunkSize' });
+    await expect(producer.publishMany([created(1)], { chunkSize: 1e6 })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(producer.publishMany([created(1)], { retention: { maxAgeMs: -1 } })).rejects.toMatchObject({ field: 'PublishManyOptions.retention.maxAgeMs' });
+  });
+
+  it('reports NOMKSTREAM on a missing stream per message, writing nothing', async () => {
+    const topic = ordersTopic();
+    const producer = createProducer(redis.redis, { topic, noMkStream: true });
+    const results = await producer.publishMany([created(1), { type: 'order.created', data: { orderId: 'x', amount: -1 } }, created(3)], { chunkSize: 1 });
+    expect(results).toEqual([
+      { ok: false, index: 0, error: expect.objectContaining({ code: ErrorCode.Redis, data: expect.objectContaining({ reason: 'stream-missing', written: false }) }) },
+      { ok: false, index: 1, error: expect.any(ValidationError) },
+      { ok: false, index: 2, error: expect.objectContaining({ code: ErrorCode.Redis, data: expect.objectContaining({ written: false }) }) },
+    ]);
+    expect(await exists(redis.client, topic.keys.stream)).toBe(false);
+  });
+
+  it('reports a server error inside the script as not written', async () => {
+    const topic = ordersTopic();
+    await redis.client.sendCommand(['SET', topic.keys.stream, 'not a stream']);
+    const producer = createProducer(redis.redis, { topic });
+    const results = await producer.publishMany([created(1), created(2)]);
+    for (const [index, r] of results.entries()) {
+      expect(r).toEqual({ ok: false, index, error: expect.any(TributaryError) });
+      if (!r.ok) expect(r.error).toMatchObject({ code: ErrorCode.Redis, message: expect.stringContaining('WRONGTYPE'), data: { written: false } });
+    }
+  });
+
+  it('keeps earlier chunks when a later one is lost with the connection, and marks its outcome unknown', async () => {
+    const topic = ordersTopic('none');
+    const producer = createProducer(failingScriptCall(redis.redis, 3, 'lost-after-send'), { topic });
+    const results = await producer.publishMany(Array.from({ length: 50 }, (_, n) => created(n)), { chunkSize: 10 });
+
+    expect(results.slice(0, 20).every((r) => r.ok)).toBe(true);
+    for (const r of results.slice(20, 30)) {
+      expect(r).toMatchObject({ ok: false, error: { code: ErrorCode.Redis, data: { written: 'unknown' } } });
+    }
+    for (const r of results.slice(30)) {
+      expect(r).toMatchObject({ ok: false, error: { data: { written: false } } });
+    }
+    // Here the lost chunk did reach Redis: exactly why its result says 'unknown', not false.
+    expect(await payloads(redis.client, topic.keys.stream)).toEqual(Array.from({ length: 30 }, (_, n) => created(n).data));
+    expect((await xrange(redis.client, topic.keys.stream)).slice(0, 20).map(([id]) => id)).toEqual(okIds(results));
+  });
+
+  it('marks a refused chunk and every later one as not written', async () => {
+    const topic = ordersTopic('none');
+    const producer = createProducer(failingScriptCall(redis.redis, 2, 'refused'), { topic });
+    const results = await producer.publishMany(Array.from({ length: 25 }, (_, n) => created(n)), { chunkSize: 10 });
+    expect(results.map((r) => r.ok)).toEqual([...Array<boolean>(10).fill(true), ...Array<boolean>(15).fill(false)]);
+    for (const r of results.slice(10)) expect(r).toMatchObject({ ok: false, error: { data: { written: false } } });
+    expect(await xlen(redis.client, topic.keys.stream)).toBe(10);
+  });
+});
