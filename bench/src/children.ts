@@ -1,9 +1,6 @@
 import { resolve } from 'node:path';
 import { type ChildScript, spawnScript } from '@tributary/test-utils';
-import { sleep } from './timing.js';
 
-/** bench/tsconfig.json: maps `@tributary/*` to the packages' sources for tsx in child processes too. */
-const TSCONFIG = resolve(__dirname, '..', 'tsconfig.json');
 const CHILD_DIR = resolve(__dirname, 'child');
 
 /** A bench child process (a script under src/child/), with JSON results on `RESULT` lines. */
@@ -26,7 +23,8 @@ export interface BenchChild {
 export function startChild(name: string, config: object): BenchChild {
   const script = spawnScript(resolve(CHILD_DIR, `${name}.ts`), {
     args: [JSON.stringify(config)],
-    env: { TSX_TSCONFIG_PATH: TSCONFIG },
+    // Children load the library the way this process does (dist, or src with tsconfig.src.json).
+    env: process.env.TSX_TSCONFIG_PATH ? { TSX_TSCONFIG_PATH: resolve(process.env.TSX_TSCONFIG_PATH) } : {},
   });
   return {
     script,
@@ -39,7 +37,12 @@ export function startChild(name: string, config: object): BenchChild {
     },
     async terminate(graceMs = 20_000) {
       script.signal('SIGTERM');
-      const exited = await Promise.race([script.exited.then(() => true), sleep(graceMs).then(() => false)]);
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<boolean>((resolveGrace) => {
+        timer = setTimeout(() => resolveGrace(false), graceMs);
+      });
+      const exited = await Promise.race([script.exited.then(() => true), grace]);
+      clearTimeout(timer);
       if (!exited) await script.kill('SIGKILL');
     },
     kill: () => script.kill('SIGKILL'),

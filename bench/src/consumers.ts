@@ -95,6 +95,7 @@ export async function startLibConsumer(client: RedisClientType, o: LibConsumerOp
     group: o.group,
     consumer: o.consumer,
     concurrency: o.concurrency,
+    ...(process.env.BENCH_MAX_ACK_BATCH ? { maxAckBatch: Number(process.env.BENCH_MAX_ACK_BATCH) } : {}),
     ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}),
     createGroup: false,
     handlers: {

@@ -21,15 +21,16 @@
 //          invalid and some poison, waits until each is processed or dead-lettered, prints a summary, exits)
 // Other flags: --reset (delete the topic's keys first), --quiet. Env: TOPIC (default example-orders),
 // HOST (default 127.0.0.1), WORK_MS (simulated work per order, "min-max", default 5-25).
+import { parseArgs } from 'node:util';
 import { getGroupInfo } from '@tributary/consumer-group';
 import { pendingSummary } from '@tributary/recovery';
-import { connect, deleteTopicKeys, finish, flags, positiveInt, printSummary, redisUrl, stopSignal, until, usageError } from './lib/cli.js';
+import { connect, deleteTopicKeys, finish, parseFlags, positiveInt, printSummary, redisUrl, stopSignal, until, usageError } from './lib/cli.js';
 import { reconcile } from './orders/reconcile.js';
 import { type OrdersService, startOrdersService } from './orders/service.js';
 import { ORDER_GROUP, ordersTopic, POISON_PRODUCT } from './orders/topic.js';
 
 const USAGE = 'yarn tsx examples/src/orders-api.ts [--messages N] [--reset] [--quiet]';
-const args = flags({ messages: { type: 'string' }, reset: { type: 'boolean' }, quiet: { type: 'boolean' } }, USAGE);
+const args = parseFlags(() => parseArgs({ options: { messages: { type: 'string' }, reset: { type: 'boolean' }, quiet: { type: 'boolean' } } }).values, USAGE);
 const messages = positiveInt(args.messages, 'messages', USAGE);
 
 function envNumber(name: string, fallback: number, check: (n: number) => boolean): number {

@@ -1,6 +1,5 @@
 // Small helpers shared by the example scripts: flags, the Redis connection, graceful stop, the
 // final summary line, and deleting an example topic's keys. Nothing here is Tributary API.
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { RedisClientType } from 'redis';
 import { connectRedis, type Topic } from '@tributary/core';
 
@@ -15,10 +14,10 @@ export function usageError(message: string, usage: string): never {
   process.exit(2);
 }
 
-/** Parses flags with node:util's parseArgs (strict: unknown flags are a usage error). */
-export function flags<O extends NonNullable<ParseArgsConfig['options']>>(options: O, usage: string) {
+/** Runs a flag parser (node:util's parseArgs); a parse error (unknown flag…) is a usage error. */
+export function parseFlags<T>(parse: () => T, usage: string): T {
   try {
-    return parseArgs({ options, strict: true, allowPositionals: false }).values;
+    return parse();
   } catch (error) {
     return usageError((error as Error).message, usage);
   }

@@ -3,7 +3,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { RedisClientType } from 'redis';
 import { z } from 'zod';
-import { ErrorCode, isTributaryError, type TributaryError, ValidationError } from '@tributary/core';
+import { ErrorCode, isTributaryError, type TopicTypes, type TributaryError, ValidationError } from '@tributary/core';
 import { listConsumers, listGroups, readHistory } from '@tributary/consumer-group';
 import type { Producer } from '@tributary/producer';
 import { type DeadLetter, listDeadLetters, listPending, pendingSummary, redrive } from '@tributary/recovery';
@@ -48,7 +48,7 @@ function problems(error: z.ZodError) {
   return error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
 }
 
-function describeLetter(letter: DeadLetter) {
+function describeLetter<T extends TopicTypes>(letter: DeadLetter<T>) {
   return {
     deadLetterId: letter.deadLetterId,
     sourceId: letter.sourceId,
@@ -160,15 +160,14 @@ export function buildOrdersApi(ctx: OrdersApiContext): FastifyInstance {
     const body = redriveBody.safeParse(request.body ?? {});
     if (!body.success) return reply.code(400).send({ error: 'invalid body', issues: problems(body.error) });
     const { ids, reason, limit, ratePerSecond, dryRun } = body.data;
-    const result = await redrive(client, {
+    return redrive(client, {
       topic,
       ...(ids ? { ids } : {}),
-      ...(reason ? { filter: (letter: DeadLetter) => letter.reason === reason } : {}),
       ...(limit ? { limit } : {}),
       ...(ratePerSecond ? { ratePerSecond } : {}),
+      filter: (letter) => reason === undefined || letter.reason === reason,
       dryRun: dryRun ?? false,
     });
-    return result;
   });
 
   // This instance's consumers: with two instances, each shows its share of the work.

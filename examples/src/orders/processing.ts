@@ -3,7 +3,7 @@
 // retried after a backoff and dead-lettered after `maxDeliveries`; peers (in this process or
 // another instance) reclaim what a crashed consumer left pending.
 import type { RedisClientType } from 'redis';
-import { createWorker, type Worker } from '@tributary/consumer-group';
+import { createWorker, type Worker, type WorkerEvents } from '@tributary/consumer-group';
 import { createRecovery, type RecoveryOptions } from '@tributary/recovery';
 import { sleep } from '../lib/cli.js';
 import { ORDER_GROUP, type OrdersTopic, POISON_PRODUCT, processedKey } from './topic.js';
@@ -97,7 +97,8 @@ export async function startProcessing(client: RedisClientType, options: Processi
         },
       },
     });
-    worker.on('failure', (failure) => {
+    worker.on('failure', (event) => {
+      const failure = event as WorkerEvents['failure'][0];
       if (failure.outcome === 'pending') stats.retried++;
       log(`${consumer} failed ${failure.streamId} (${failure.kind}, delivery ${failure.deliveries}): ${failure.outcome === 'pending' ? 'will retry' : 'dead-lettered'}`);
     });
@@ -106,7 +107,10 @@ export async function startProcessing(client: RedisClientType, options: Processi
     worker.on('dead-lettered', () => {
       stats.deadLettered++;
     });
-    worker.on('worker-error', ({ stage, error }) => console.error(`${consumer} ${stage} error: ${(error as Error).message}`));
+    worker.on('worker-error', (event) => {
+      const { stage, error } = event as WorkerEvents['worker-error'][0];
+      console.error(`${consumer} ${stage} error: ${(error as Error).message}`);
+    });
     return worker;
   });
   await Promise.all(workers.map((w) => w.start()));

@@ -21,7 +21,7 @@ import {
   validateName,
 } from '@tributary/core';
 import { AckBatcher } from './ack-batcher.js';
-import { Delivery, RELEASE } from './delivery.js';
+import { Delivery, type DeliveryOwner, RELEASE } from './delivery.js';
 import {
   type ClaimedEntry,
   type FailedDelivery,
@@ -41,6 +41,35 @@ const BLOCK_TIMEOUT_MARGIN_MS = 10_000;
 
 type Internal = (message: MessageOf<TopicTypes>, delivery: Delivery) => unknown;
 
+/** The worker's own events, without the plug-in index signature (which would type every payload `unknown`). */
+type KnownWorkerEvents = { [E in keyof WorkerEvents as string extends E ? never : number extends E ? never : E]: WorkerEvents[E] };
+type KnownListener<E extends keyof KnownWorkerEvents> = (...args: KnownWorkerEvents[E]) => void;
+
+/**
+ * Listener typing: the worker's own events get their payload types (`worker.on('failure', (f) =>
+ * f.kind)`); any other name is a plug-in event with `unknown` payloads.
+ */
+// Merged into the class below: every member is EventEmitter's own method, only its type is
+// narrowed, so nothing is left uninitialised (what the lint rule guards against). T is unused
+// here but merging requires the class's exact type parameters.
+// eslint-disable-next-line @typescript-eslint/no-unused-vars
+export interface Worker<T extends TopicTypes = TopicTypes> {
+  on<E extends keyof KnownWorkerEvents>(event: E, listener: KnownListener<E>): this;
+  on(event: string, listener: (...args: unknown[]) => void): this;
+  once<E extends keyof KnownWorkerEvents>(event: E, listener: KnownListener<E>): this;
+  once(event: string, listener: (...args: unknown[]) => void): this;
+  off<E extends keyof KnownWorkerEvents>(event: E, listener: KnownListener<E>): this;
+  off(event: string, listener: (...args: unknown[]) => void): this;
+  addListener<E extends keyof KnownWorkerEvents>(event: E, listener: KnownListener<E>): this;
+  addListener(event: string, listener: (...args: unknown[]) => void): this;
+  removeListener<E extends keyof KnownWorkerEvents>(event: E, listener: KnownListener<E>): this;
+  removeListener(event: string, listener: (...args: unknown[]) => void): this;
+  prependListener<E extends keyof KnownWorkerEvents>(event: E, listener: KnownListener<E>): this;
+  prependListener(event: string, listener: (...args: unknown[]) => void): this;
+  prependOnceListener<E extends keyof KnownWorkerEvents>(event: E, listener: KnownListener<E>): this;
+  prependOnceListener(event: string, listener: (...args: unknown[]) => void): this;
+}
+
 /**
  * A member of a consumer group: reads with XREADGROUP on its own connection, routes each
  * message to the handler of its type, acks after the handler resolves, and leaves failed
@@ -48,7 +77,8 @@ type Internal = (message: MessageOf<TopicTypes>, delivery: Delivery) => unknown;
  *
  * Create with {@link createWorker}; call {@link Worker.start}, or iterate it with `for await`.
  */
-export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<WorkerEvents> {
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface above
+export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<WorkerEvents> implements DeliveryOwner {
   /** The topic consumed. */
   readonly topic: Topic<T>;
   /** The consumer group. */

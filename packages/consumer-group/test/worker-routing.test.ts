@@ -2,7 +2,7 @@
  * Routing by type, malformed entries, failing and slow handlers, manual acks.
  */
 import { z } from 'zod';
-import { DecodeError, defineTopic, TimeoutError, ValidationError } from '@tributary/core';
+import { type DecodeError, defineTopic, TimeoutError, ValidationError } from '@tributary/core';
 import { FailureKind, type WorkerEvents } from '@tributary/consumer-group';
 import { uniqueName, waitFor } from '@tributary/test-utils';
 import { pendingCount, pendingEntries, pingTopic, pings, publish, publishRaw, sleep, Tally, useRedis } from './helpers/worker-harness.js';

@@ -5,6 +5,7 @@ import type { DeadLetter } from './dead-letter-entry.js';
 import type { MoveRequest } from './dead-letter-script.js';
 import { pruneFailureTimes } from './failure-times.js';
 import { claimStep, recordLost } from './reclaim.js';
+import { streamFacts, undeliveredDeleted } from './trim-safety.js';
 import type { ResolvedRecoveryOptions } from './recovery-options.js';
 
 /** XAUTOCLAIM calls per tick at most, so one tick never monopolises the connection. */
@@ -37,7 +38,7 @@ export class ReclaimLoop {
   private stopped = false;
   /** Due times (epoch ms) of retries not yet served by a tick. */
   private wakes: number[] = [];
-  private lastMaxDeleted: string | undefined;
+  private lastTrimMarker: string | undefined;
   private readonly periodMs: number;
 
   constructor(
@@ -178,9 +179,8 @@ export class ReclaimLoop {
   }
 
   /**
-   * Redis ≥ 7: if the stream's `max-deleted-entry-id` is above the group's
-   * `last-delivered-id`, trimming (or XDEL) removed entries this group never received.
-   * Reported once per new `max-deleted-entry-id`.
+   * Redis ≥ 7: reports (event `undelivered-trimmed`) when trimming or XDEL removed entries this
+   * group had not received (see `undeliveredDeleted`), once per new first entry / max deleted ID.
    */
   private async watchTrim(): Promise<void> {
     const { commander } = this.host;
@@ -189,16 +189,18 @@ export class ReclaimLoop {
       commander.send<unknown[]>(key, ['XINFO', 'STREAM', key]),
       commander.send<unknown[]>(key, ['XINFO', 'GROUPS', key]),
     ]);
-    const maxDeleted = pairsToObject(stream)['max-deleted-entry-id'];
-    if (maxDeleted === undefined || maxDeleted === null) return;
-    const maxDeletedId = String(maxDeleted);
-    if (maxDeletedId === '0-0' || maxDeletedId === this.lastMaxDeleted) return;
+    const facts = streamFacts(stream);
+    if (facts.entriesAdded === undefined) return; // Redis 6.2: not detectable
     const group = (groups ?? []).map(pairsToObject).find((g) => String(g['name']) === this.worker.group);
-    if (!group) return;
-    const lastDelivered = String(group['last-delivered-id']);
-    if (compareStreamIds(maxDeletedId, lastDelivered) > 0) {
-      this.lastMaxDeleted = maxDeletedId;
-      this.worker.emit('undelivered-trimmed', { group: this.worker.group, lastDeliveredId: lastDelivered, maxDeletedEntryId: maxDeletedId });
-    }
+    if (!group || !undeliveredDeleted(facts, group)) return;
+    const marker = `${facts.firstEntryId ?? ''}|${facts.maxDeletedEntryId ?? ''}`;
+    if (marker === this.lastTrimMarker) return;
+    this.lastTrimMarker = marker;
+    this.worker.emit('undelivered-trimmed', {
+      group: this.worker.group,
+      lastDeliveredId: String(group['last-delivered-id']),
+      firstEntryId: facts.firstEntryId,
+      maxDeletedEntryId: facts.maxDeletedEntryId,
+    });
   }
 }

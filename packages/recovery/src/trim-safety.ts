@@ -30,18 +30,63 @@ return { last, missing }
 
 /** Result of {@link checkTrim}. */
 export interface TrimCheck {
-  /** Highest ID ever deleted from the stream (trim or XDEL); Redis ≥ 7 only. */
+  /** Highest ID ever deleted with XDEL (`max-deleted-entry-id`); Redis ≥ 7 only. */
   maxDeletedEntryId?: string;
+  /** ID of the stream's first entry now (absent when it is empty). */
+  firstEntryId?: string;
   /** True when some group lost entries to deletion: see `groups`. */
   unsafe: boolean;
   groups: {
     name: string;
     lastDeliveredId: string;
-    /** Entries this group had not received yet were deleted (`max-deleted-entry-id` > `last-delivered-id`; Redis ≥ 7, always false on 6.2). */
+    /**
+     * Entries this group had not received yet were deleted: by trimming (the first entry is past
+     * `last-delivered-id` and fewer entries are left after it than were added after it,
+     * from `entries-added` − `entries-read`) or by XDEL (`max-deleted-entry-id` past
+     * `last-delivered-id`). Redis ≥ 7; always false on 6.2, and false when Redis does not know the
+     * group's `entries-read` (a group created at an arbitrary ID) unless XDEL shows it.
+     */
     undeliveredDeleted: boolean;
     /** Pending entries of this group whose data is gone (reclaim will record them as lost). */
     pendingDeleted: number;
   }[];
+}
+
+/** Stream-level facts for {@link undeliveredDeleted}, from XINFO STREAM. */
+export interface StreamFacts {
+  readonly length: number;
+  readonly firstEntryId: string | undefined;
+  readonly maxDeletedEntryId: string | undefined;
+  readonly entriesAdded: number | undefined;
+}
+
+/** Reads {@link StreamFacts} out of an XINFO STREAM reply. */
+export function streamFacts(raw: unknown): StreamFacts {
+  const info = pairsToObject(raw);
+  const first = info['first-entry'];
+  const maxDeleted = info['max-deleted-entry-id'];
+  const added = info['entries-added'];
+  return {
+    length: Number(info['length'] ?? 0),
+    firstEntryId: Array.isArray(first) && first[0] !== undefined && first[0] !== null ? String(first[0]) : undefined,
+    maxDeletedEntryId: maxDeleted === undefined || maxDeleted === null || String(maxDeleted) === '0-0' ? undefined : String(maxDeleted),
+    entriesAdded: added === undefined || added === null ? undefined : Number(added),
+  };
+}
+
+/**
+ * Were entries deleted that a group (XINFO GROUPS item) had not received? See
+ * {@link TrimCheck} for the rules.
+ */
+export function undeliveredDeleted(stream: StreamFacts, group: Record<string, unknown>): boolean {
+  const last = String(group['last-delivered-id']);
+  if (stream.maxDeletedEntryId !== undefined && compareStreamIds(stream.maxDeletedEntryId, last) > 0) return true;
+  const read = group['entries-read'];
+  if (stream.entriesAdded === undefined || read === undefined || read === null) return false;
+  // Trimming cuts from the head: only when the first entry left is past the group's position
+  // can it have removed entries the group never got; then every entry left is after it.
+  if (stream.firstEntryId !== undefined && compareStreamIds(stream.firstEntryId, last) <= 0) return false;
+  return stream.entriesAdded - Number(read) > stream.length;
 }
 
 const PAGE = 1000;
@@ -59,10 +104,11 @@ async function countPendingDeleted(commander: Commander, key: string, group: str
 
 /**
  * Tells whether trimming (MAXLEN/MINID, or XDEL) removed entries some group still needed:
- * - entries a group never received: the stream's `max-deleted-entry-id` is above the group's
- *   `last-delivered-id` (Redis ≥ 7; not detectable on 6.2);
+ * - entries a group never received (Redis ≥ 7: from `entries-added`, the group's `entries-read`
+ *   and `last-delivered-id`, and `max-deleted-entry-id`; not detectable on 6.2);
  * - pending entries whose data is gone (any version; examined page by page).
  * A missing stream gives `{ unsafe: false, groups: [] }`.
+ * @throws InvalidArgumentError naming the bad option
  */
 export async function checkTrim(connection: RedisClientLike | Commander, options: { topic: Topic }): Promise<TrimCheck> {
   parseOptions(z.strictObject({ topic: topicSchema }), options, 'CheckTrimOptions');
@@ -76,19 +122,17 @@ export async function checkTrim(connection: RedisClientLike | Commander, options
     if (error instanceof Error && /no such key/i.test(error.message)) return { unsafe: false, groups: [] };
     throw toTributaryError(error, `XINFO ${key}`);
   }
-  const info = pairsToObject(stream);
-  const rawMax = info['max-deleted-entry-id'];
-  const maxDeleted = rawMax === undefined || rawMax === null || String(rawMax) === '0-0' ? undefined : String(rawMax);
+  const facts = streamFacts(stream);
   const result: TrimCheck = { unsafe: false, groups: [] };
-  if (rawMax !== undefined && rawMax !== null) result.maxDeletedEntryId = String(rawMax);
+  if (facts.maxDeletedEntryId !== undefined) result.maxDeletedEntryId = facts.maxDeletedEntryId;
+  if (facts.firstEntryId !== undefined) result.firstEntryId = facts.firstEntryId;
   for (const item of Array.isArray(groups) ? groups : []) {
     const g = pairsToObject(item);
     const name = String(g['name']);
-    const lastDeliveredId = String(g['last-delivered-id']);
-    const undeliveredDeleted = maxDeleted !== undefined && compareStreamIds(maxDeleted, lastDeliveredId) > 0;
+    const lost = undeliveredDeleted(facts, g);
     const pendingDeleted = Number(g['pending']) > 0 ? await countPendingDeleted(commander, key, name) : 0;
-    result.groups.push({ name, lastDeliveredId, undeliveredDeleted, pendingDeleted });
-    if (undeliveredDeleted || pendingDeleted > 0) result.unsafe = true;
+    result.groups.push({ name, lastDeliveredId: String(g['last-delivered-id']), undeliveredDeleted: lost, pendingDeleted });
+    if (lost || pendingDeleted > 0) result.unsafe = true;
   }
   return result;
 }

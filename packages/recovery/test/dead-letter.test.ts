@@ -1,5 +1,6 @@
 // Malformed entries, handler outcomes (ctx.retry / ctx.deadLetter), the dead-letter script's
 // idempotency and the onDeadLetter hook.
+import type { WorkerEvents } from '@tributary/consumer-group';
 import { waitFor } from '@tributary/test-utils';
 import {
   createRecovery,
@@ -43,7 +44,7 @@ test("malformed: 'leave-pending' retries them like handler errors, then max-deli
   const recovery = createRecovery(redis.client, { malformed: 'leave-pending', maxDeliveries: 2, backoff: [10], claimIdleMs: 400, reclaimIntervalMs: 100 });
   const worker = trackWorker(redis, { topic, group: 'g', consumer: 'c1', startId: '0', failureHandler: recovery, handlers: { job: async () => undefined } });
   const outcomes: string[] = [];
-  worker.on('failure', (f) => outcomes.push(`${f.kind}:${f.outcome}:${f.deliveries}`));
+  worker.on('failure', (f: WorkerEvents['failure'][0]) => outcomes.push(`${f.kind}:${f.outcome}:${f.deliveries}`));
   await publish(redis.commander, topic, { type: 'other', data: { text: 'later' } });
   await worker.start();
   await waitFor(async () => (await listDeadLetters(redis.client, { topic })).length === 1, { timeoutMs: 5000 });
@@ -144,7 +145,7 @@ test('onDeadLetter is called for each dead letter; a throwing hook loses nothing
     topic, group: 'g', consumer: 'c1', startId: '0', failureHandler: recovery,
     handlers: { job: async () => { throw new Error('dead'); } },
   });
-  worker.on('worker-error', (e) => errors.push(e.error));
+  worker.on('worker-error', (e: WorkerEvents['worker-error'][0]) => errors.push(e.error));
   await publish(redis.commander, topic, { type: 'job', data: { n: 1 } });
   await publishRaw(redis.commander, topic, ['type', 'job', 'data', '<<<']);
   await worker.start();

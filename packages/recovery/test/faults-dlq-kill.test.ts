@@ -15,9 +15,9 @@ import { type ChildScript, startRedis, uniqueName, waitFor } from '@tributary/te
 import { appIdOf, FAULT_GROUP, faultTopic, type FaultWorkerConfig, MessageKind, type MessageKindValue, messageFields } from './fixtures/fault-topic.js';
 import { checkRun, groupSettled } from './helpers/chaos-checker.js';
 import { startChaosProxy } from './helpers/chaos-proxy.js';
-import { fatalLines, spawnFaultWorker, stopChild } from './helpers/chaos-processes.js';
+import { fatalLines, spawnFaultWorker, stopChild, within } from './helpers/chaos-processes.js';
 
-const MESSAGES = 600; // every 10th is good, the rest poison
+const MESSAGES = 1000; // every 10th is good, the rest poison
 const RANDOM_KILLS = 8;
 const WIRE_KILLS = 4;
 /** Commands that name the DLQ key without writing it. */
@@ -64,8 +64,8 @@ test('kill -9 between the dead-letter write and the ack never splits the move: e
       url: proxy.url,
       topic: topic.name,
       consumer: 'dlq-worker',
-      concurrency: 8,
-      holdMs: 3,
+      concurrency: 4,
+      holdMs: 20,
       recovery: { maxDeliveries: 2, backoff: [10], claimIdleMs: 500, reclaimIntervalMs: 100 },
     };
     const start = async (): Promise<ChildScript> => {
@@ -92,6 +92,9 @@ test('kill -9 between the dead-letter write and the ack never splits the move: e
     // The kills landed while it was dead-lettering (the DLQ grew between kills).
     expect(new Set(dlqSizeAfterKill).size).toBeGreaterThan(RANDOM_KILLS / 2);
 
+    // Enough poison left for the wire kills (each round moves fewer than 10 before it trips).
+    expect((await deadLetterCounts(commander, topic)).size).toBeLessThan(MESSAGES - MESSAGES / 10 - 10 * WIRE_KILLS);
+
     // 2. Exactly after the dead-letter write went out.
     const tripped: string[] = [];
     for (let round = 0; round < WIRE_KILLS; round++) {
@@ -101,14 +104,17 @@ test('kill -9 between the dead-letter write and the ack never splits the move: e
         2 + Math.floor(Math.random() * 6),
       );
       const child = await start();
-      const command = await Promise.race([trip, child.exited.then(() => undefined), sleep(30_000).then(() => undefined)]);
-      expect(command).toBeDefined();
+      const command = await within(Promise.race([trip, child.exited.then(() => undefined)]), 30_000);
+      if (!command) {
+        const pending = await pendingIds(commander, topic);
+        throw new Error(`round ${round}: no dead-letter write within 30 s (pending ${pending.size}); worker output:\n${child.output().slice(-3000)}`);
+      }
       await child.kill('SIGKILL');
       proxy.reset();
       // The stream ID being moved is in the command's arguments (script ARGV, or the XADD's fields).
-      const sourceId = command!.find((arg, i) => i > 0 && /^\d+-\d+$/.test(arg));
+      const sourceId = command.find((arg, i) => i > 0 && /^\d+-\d+$/.test(arg));
       expect(sourceId).toBeDefined();
-      tripped.push(`${String(command![0]).toUpperCase()} ${sourceId}`);
+      tripped.push(`${String(command[0]).toUpperCase()} ${sourceId}`);
       // Redis runs the forwarded command on its own time: give it a moment, then the move must
       // be all (in the DLQ once, not pending) or nothing (pending, not in the DLQ).
       const inDlq = await waitFor(async () => ((await deadLetterCounts(commander, topic)).get(sourceId!) ?? 0) > 0, { timeoutMs: 3000 }).then(

@@ -65,6 +65,7 @@ test('SIGSTOP past claimIdleMs: the peer reclaims and processes, the resumed zom
     expect(ownersBefore.map((item) => String(item[1]))).toEqual(Array(HELD).fill('peer'));
 
     zombie.signal('SIGCONT');
+    const frozenForMs = Date.now() - frozenAt;
     // Its renewal timer is long overdue and fires at once: every lease is gone.
     await waitFor(() => linesOf(zombie, 'lease-lost').length === HELD, { timeoutMs: 10_000, message: 'zombie reports lease-lost' });
     // …and nothing was stolen back: the peer still owns all of them.
@@ -82,7 +83,7 @@ test('SIGSTOP past claimIdleMs: the peer reclaims and processes, the resumed zom
     console.log(
       `faults-zombie: held=${HELD} processed=${check.processed} lost=${check.lost} duplicates=${check.duplicates} ` +
         `zombie-lease-lost=${linesOf(zombie, 'lease-lost').length} peer-lease-lost=${linesOf(peer, 'lease-lost').length} ` +
-        `frozen-for=${Date.now() - frozenAt}ms pending=${check.pending}`,
+        `frozen-for=${frozenForMs}ms pending=${check.pending}`,
     );
     expect(check.lost).toBe(0);
     expect(check.unexpected).toBe(0);

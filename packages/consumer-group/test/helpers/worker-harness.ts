@@ -145,7 +145,17 @@ export const range = (n: number, first = 0): number[] => Array.from({ length: n 
  * One redis-server for the whole test file (beforeAll/afterAll), a client, and teardown of every
  * worker a test creates through `worker()` (stopped after each test, even a failing one).
  */
-export function useRedis() {
+/** What {@link useRedis} gives a test file. */
+export interface RedisHarness {
+  readonly server: RedisServer;
+  readonly client: Awaited<ReturnType<typeof connectRedis>>;
+  readonly commander: Commander;
+  worker<T extends TopicTypes>(options: WorkerOptions<T>, connection?: RedisClientLike | Commander): Worker<T>;
+  track<T extends TopicTypes>(worker: Worker<T>): Worker<T>;
+  connect(): Promise<Awaited<ReturnType<typeof connectRedis>>>;
+}
+
+export function useRedis(): RedisHarness {
   const state: { server?: RedisServer; client?: Awaited<ReturnType<typeof connectRedis>> } = {};
   const workers: Worker<never>[] = [];
   const extraClients: { close(): Promise<void> }[] = [];
@@ -163,7 +173,7 @@ export function useRedis() {
     await state.server?.stop();
   });
 
-  const harness = {
+  const harness: RedisHarness = {
     get server(): RedisServer {
       if (!state.server) throw new Error('redis not started');
       return state.server;

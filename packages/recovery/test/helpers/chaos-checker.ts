@@ -8,6 +8,9 @@ import { MessageKind, type MessageKindValue, processedKey } from '../fixtures/fa
 /** Wire names of the dead-letter metadata the checker needs (recovery's documented format). */
 const DLQ_SOURCE_ID = 'dlq:source-id';
 const DLQ_REASON = 'dlq:reason';
+const DLQ_DELIVERIES = 'dlq:deliveries';
+const DLQ_ERROR_NAME = 'dlq:error-name';
+const DLQ_CONSUMER = 'dlq:consumer';
 
 /** The verdict on a run. */
 export interface ChaosCheck {
@@ -23,7 +26,10 @@ export interface ChaosCheck {
   deadLettered: number;
   /** Poison, invalid and undecodable messages whose every stream entry is in the DLQ exactly once. */
   badDeadLettered: number;
-  /** Good messages that ended in the DLQ instead (e.g. crashed more than maxDeliveries times). */
+  /**
+   * Good messages that ended in the DLQ (delivered more than maxDeliveries times because their
+   * consumers died), whether or not a handler had also completed them before.
+   */
   goodDeadLettered: number;
   /** Produced messages neither processed nor dead-lettered (including ones missing from the stream). */
   lost: number;
@@ -38,7 +44,9 @@ export interface ChaosCheck {
   /** DLQ reasons by message kind, e.g. `{ poison: { 'max-deliveries': 100 } }`. */
   reasons: Record<string, Record<string, number>>;
   /** A few examples of each problem, for the failure message. */
-  samples: { lost: string[]; unexpected: string[]; duplicates: string[] };
+  samples: { lost: string[]; unexpected: string[]; duplicates: string[]; goodDeadLettered: string[] };
+  /** Stream IDs of good messages that ended in the DLQ (for tracing their history). */
+  goodDeadLetteredIds: string[];
 }
 
 /** Reads a whole stream in pages. */
@@ -118,11 +126,12 @@ export async function checkRun(
     if (list) list.push(entry.id);
     else entriesByApp.set(appId, [entry.id]);
   }
-  const dlqBySource = new Map<string, { reason: string; appId: string | undefined }[]>();
+  const dlqBySource = new Map<string, { reason: string; appId: string | undefined; detail: string }[]>();
   for (const letter of dlq) {
     const source = letter.fields[DLQ_SOURCE_ID] ?? '';
     const list = dlqBySource.get(source) ?? [];
-    list.push({ reason: letter.fields[DLQ_REASON] ?? '', appId: letter.fields[Field.Id] });
+    const detail = `deliveries=${letter.fields[DLQ_DELIVERIES]} error=${letter.fields[DLQ_ERROR_NAME]} consumer=${letter.fields[DLQ_CONSUMER]}`;
+    list.push({ reason: letter.fields[DLQ_REASON] ?? '', appId: letter.fields[Field.Id], detail });
     dlqBySource.set(source, list);
   }
 
@@ -140,7 +149,8 @@ export async function checkRun(
     deadLetterDuplicates: 0,
     pending,
     reasons: {},
-    samples: { lost: [], unexpected: [], duplicates: [] },
+    samples: { lost: [], unexpected: [], duplicates: [], goodDeadLettered: [] },
+    goodDeadLetteredIds: [],
   };
   const unexpected = (why: string) => {
     result.unexpected++;
@@ -174,9 +184,13 @@ export async function checkRun(
       continue;
     }
     if (kind === MessageKind.Good) {
+      if (letters.length > 0) {
+        for (const id of ids) if (dlqBySource.has(id)) result.goodDeadLetteredIds.push(id);
+        push(result.samples.goodDeadLettered, `${appId} (${ids.join(',')}) processed=${completions} ${letters.map((l) => `${l.reason} ${l.detail}`).join('; ')}`);
+      }
+      if (letters.length > 0) result.goodDeadLettered++;
       if (completions > 0) result.processed++;
-      else if (letters.length > 0) result.goodDeadLettered++;
-      else {
+      else if (letters.length === 0) {
         result.lost++;
         push(result.samples.lost, `${appId} (good, ${ids.join(',')}): neither processed nor dead-lettered`);
       }

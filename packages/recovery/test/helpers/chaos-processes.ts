@@ -14,12 +14,21 @@ export function spawnFaultProducer(config: FaultProducerConfig): ChildScript {
   return spawnScript(fixturePath('fault-producer.ts'), { env: fixtureEnv({ FAULT_PRODUCER: JSON.stringify(config) }) });
 }
 
+/** Settles like `promise`, or with `undefined` after `ms`; the timer never outlives it. */
+export async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  const timer = new AbortController();
+  try {
+    return await Promise.race([promise, sleep(ms, undefined, { signal: timer.signal }).catch(() => undefined)]);
+  } finally {
+    timer.abort();
+  }
+}
+
 /** Graceful stop (SIGTERM: the worker stops and flushes its acks), then SIGKILL after `graceMs`. */
 export async function stopChild(child: ChildScript, graceMs = 10_000): Promise<void> {
   child.signal('SIGCONT'); // a frozen (SIGSTOPped) child could not act on SIGTERM
   child.signal('SIGTERM');
-  const exited = await Promise.race([child.exited.then(() => true), sleep(graceMs).then(() => false)]);
-  if (!exited) await child.kill('SIGKILL');
+  if ((await within(child.exited, graceMs)) === undefined) await child.kill('SIGKILL');
 }
 
 /** Output lines of `child` that start with `prefix ` (split into words). */

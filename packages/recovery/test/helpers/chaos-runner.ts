@@ -46,6 +46,8 @@ export interface ChaosOptions {
   mix?: MessageMix;
   /** Workers and producer print no line per message (large runs; skips the printed-vs-recorded check). */
   quiet?: boolean;
+  /** Workers print a `start` line per handler run, and the report traces good messages that were dead-lettered. */
+  trace?: boolean;
   /** Seed of the kill schedule. Default: random (printed in the report). */
   seed?: number;
   /** Progress lines (kills, restarts). */
@@ -67,6 +69,10 @@ export interface ChaosReport extends ChaosCheck {
   /** ms from start to verdict. */
   durationMs: number;
   seed: number;
+  /** With `trace`: every output line mentioning a dead-lettered good message, by stream ID. */
+  trails: Record<string, string[]>;
+  /** With `trace`: each process's full output. */
+  outputs: { name: string; pid: number; killed: boolean; output: string }[];
 }
 
 /** Deterministic PRNG (mulberry32) so a schedule can be replayed with --seed. */
@@ -136,6 +142,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
   let workerCrashes = 0;
   const crashLines: string[] = [];
   const killedByUs = new WeakSet<ChildScript>();
+  const names = new Map<ChildScript, string>();
 
   try {
     client = await connectRedis({ url: server.url, maxReconnectDelayMs: 500 });
@@ -154,6 +161,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
       leaseRenewMs: options.leaseRenewMs ?? 300,
       holdMs: options.holdMs ?? 5,
       quiet: options.quiet ?? false,
+      traceStarts: options.trace ?? false,
       recovery: {
         maxDeliveries: options.maxDeliveries ?? 3,
         backoff: [100, 200, 400],
@@ -167,6 +175,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
       const child = spawnFaultWorker(workerConfig(slot.consumer));
       slot.child = child;
       children.push(child);
+      names.set(child, slot.consumer);
       void child.exited.then((exit) => {
         if (killedByUs.has(child) || !running) return;
         // Exited on its own: a crash. Record it and put a new process in its place.
@@ -259,7 +268,19 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
 
     const printed = options.quiet ? new Set<string>() : printedProcessed(children);
     const check = await checkRun(commander, topic, FAULT_GROUP, expectedMessages(prefix, messages, mix), printed);
+    const trails: Record<string, string[]> = {};
+    if (options.trace) {
+      for (const id of check.goodDeadLetteredIds.slice(0, 20)) {
+        trails[id] = children.flatMap((child) =>
+          child.output().split('\n').filter((line) => line.includes(id)).map((line) => `${names.get(child) ?? 'producer'}#${child.pid}${killedByUs.has(child) ? '(killed)' : ''}: ${line.slice(0, 160)}`),
+        );
+      }
+    }
     return {
+      trails,
+      outputs: options.trace
+        ? children.map((child) => ({ name: names.get(child) ?? 'producer', pid: child.pid, killed: killedByUs.has(child), output: child.output() }))
+        : [],
       ...check,
       workerKills,
       redisRestarts,
