@@ -133,7 +133,8 @@ if (produceOnly !== undefined) {
   if (!args.readable) await Promise.all(consuming);
   console.log(`${ids.join(', ')} joined group ${GROUP} on ${topic.keys.stream}`);
   const published = await produce(messages);
-  await until(() => handledBy.size >= published, { signal, timeoutMs: 60_000 });
+  // Bounded, or stopped with Ctrl-C: the members handle everything published before stopping.
+  await until(() => handledBy.size >= published, { timeoutMs: 60_000 });
   await Promise.all(workers.map((w) => w.stop()));
   await Promise.all(consuming);
 

@@ -303,8 +303,11 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
 
   private pause(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.readAbort.signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+      const signal = this.readAbort.signal;
+      const onAbort = () => { clearTimeout(timer); resolve(); };
+      // The listener goes when the pause ends: a long outage must not pile them up on the signal.
+      const timer = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve(); }, ms);
+      signal.addEventListener('abort', onAbort, { once: true });
     });
   }
 

@@ -59,6 +59,38 @@ test('for await: break releases the current message; fetched but unseen ones sta
   expect(rest.slice(0, pending.length).every((m) => m.deliveries === 2)).toBe(true);
 });
 
+test('for await: break while messages keep arriving stops promptly; only the messages the loop finished are acked', async () => {
+  for (let round = 0; round < 5; round++) {
+    const topic = pingTopic();
+    const worker = redis.worker({ topic, group: 'g', consumer: 'c1', blockMs: 10_000, concurrency: 8 });
+    let publishing = true;
+    let published = 0;
+    const publisher = (async () => {
+      while (publishing) {
+        await publish(redis.client, topic, pings(4, published));
+        published += 4;
+        await sleep(1);
+      }
+    })();
+    const got = new Tally();
+    const t0 = Date.now();
+    for await (const msg of worker) {
+      got.add(msg.data.n);
+      if (got.total === 30 + round * 10) break;
+    }
+    expect(Date.now() - t0).toBeLessThan(5000); // not stopTimeoutMs (30 s)
+    publishing = false;
+    await publisher;
+    expect(got.duplicates()).toEqual([]);
+    // The acked ones are exactly those the loop finished; the released one and the prefetched
+    // ones stay pending for this consumer.
+    const pending = await pendingEntries(redis.commander, topic, 'g', 'c1');
+    expect(pending.length).toBeGreaterThanOrEqual(1);
+    expect(pending.length).toBeLessThanOrEqual(8);
+    expect(worker.stats().acked).toBe(got.total - 1);
+  }
+});
+
 test('for await: a throwing loop body leaves its message pending and stops the worker', async () => {
   const topic = pingTopic();
   const ids = await publish(redis.client, topic, pings(5));

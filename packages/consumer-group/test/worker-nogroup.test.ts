@@ -1,5 +1,5 @@
 /**
- * NOGROUP under a running worker: the group destroyed or the stream deleted.
+ * NOGROUP under a running worker (the group destroyed or the stream deleted), and read errors.
  */
 import { ErrorCode } from '@tributary/core';
 import { destroyGroup, getGroupInfo, type WorkerEvents } from '@tributary/consumer-group';
@@ -59,4 +59,28 @@ test("createGroup: false on a missing group with onNoGroup 'fail' stops at the f
   await worker.start();
   await stopped;
   expect(await getGroupInfo(redis.client, topic, 'g')).toBeUndefined();
+});
+
+test('a read error (the key replaced by a string) is reported and retried; the worker resumes when the stream is back', async () => {
+  const topic = pingTopic();
+  const seen = new Tally();
+  const errors: WorkerEvents['worker-error'][0][] = [];
+  const recreated: unknown[] = [];
+  const worker = redis.worker({ topic, group: 'g', consumer: 'c1', blockMs: 200, handlers: { ping: (m) => { seen.add(m.data.n); } } });
+  worker.on('worker-error', (e) => errors.push(e));
+  worker.on('group-recreated', (e) => recreated.push(e));
+  await worker.start();
+  const key = topic.keys.stream;
+  await redis.commander.send(key, ['DEL', key]);
+  await redis.commander.send(key, ['SET', key, 'not a stream']);
+  await waitFor(() => errors.length >= 2, { timeoutMs: 5000 });
+  expect(errors.every((e) => e.stage === 'read' && (e.error as Error).message.includes('WRONGTYPE'))).toBe(true);
+  expect(worker.running).toBe(true);
+  await redis.commander.send(key, ['DEL', key]);
+  await waitFor(() => recreated.length === 1, { timeoutMs: 5000 });
+  await publish(redis.client, topic, pings(5));
+  await waitFor(() => seen.distinct === 5);
+  const t0 = Date.now();
+  await worker.stop();
+  expect(Date.now() - t0).toBeLessThan(1000);
 });

@@ -93,3 +93,17 @@ test('an already aborted signal: the worker never starts', async () => {
   await expect(worker.start()).rejects.toBeInstanceOf(ClosedError);
   expect(client.isOpen).toBe(false);
 });
+
+test('listener payloads are typed for the worker\'s own events; other names are plug-in events', () => {
+  const worker = createWorker(client, base);
+  const kinds: string[] = [];
+  worker.on('failure', (f) => kinds.push(f.kind));
+  worker.once('stopped', (stats) => kinds.push(String(stats.acked)));
+  worker.on('worker-error', ({ stage }) => kinds.push(stage));
+  worker.on('reclaimed', (payload) => kinds.push(String(payload)));
+  // @ts-expect-error a failure has no `nope`
+  worker.on('failure', (f) => kinds.push(f.nope));
+  worker.emit('reclaimed', 3);
+  expect(kinds).toEqual(['3']);
+  expect(worker.listenerCount('failure')).toBe(2);
+});

@@ -29,7 +29,7 @@ import {
   writableOptionsSchema,
 } from './producer-options.js';
 import { ProducerWritable } from './producer-writable.js';
-import { publishBatch } from './publish-many.js';
+import { MAX_SCRIPT_FIELDS, publishBatch, tooManyHeaders } from './publish-many.js';
 import type { PublishManyResult, PublishResult } from './publish-result.js';
 import { IDEMPOTENT_PUBLISH_SCRIPT, type IdempotentPublishReply, IdempotentStatus, idempotentPublishArgs } from './publish-script.js';
 import { xaddHead } from './xadd-head.js';
@@ -186,7 +186,10 @@ export function createProducer<T extends TopicTypes>(client: RedisClientLike, op
       const o = parseOptions(publishOptionsSchema, publishOptions, 'PublishOptions');
       const r = o.retention ?? retention;
       const noMk = o.noMkStream ?? noMkStream;
-      if (o.idempotencyKey !== undefined) return idempotentXadd(o.idempotencyKey, r, noMk, fields, now);
+      if (o.idempotencyKey !== undefined) {
+        if (fields.length > MAX_SCRIPT_FIELDS) throw tooManyHeaders(fields.length);
+        return idempotentXadd(o.idempotencyKey, r, noMk, fields, now);
+      }
       const head = o.retention === undefined && o.noMkStream === undefined ? defaultHead(now) : xaddHead(stream, r, noMk)(now);
       return xadd(head, fields);
     } catch (error) {

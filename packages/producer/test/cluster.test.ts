@@ -25,7 +25,7 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-const send = (key: string, args: string[]) => client.sendCommand(key, true, args);
+const send = async (key: string, args: string[]): Promise<unknown> => client.sendCommand(key, true, args);
 
 /** The port of the master serving `key`'s slot. */
 async function ownerOf(key: string): Promise<number> {

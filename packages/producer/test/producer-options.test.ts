@@ -7,6 +7,7 @@ const client: RedisClientLike = {
   isOpen: true,
   connect: () => Promise.reject(new Error('unused')),
   close: () => Promise.reject(new Error('unused')),
+  destroy: () => undefined,
   duplicate: () => client,
   on: () => client,
   sendCommand: () => Promise.reject(new Error('unused')),

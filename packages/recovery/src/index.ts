@@ -4,6 +4,7 @@
 export { createRecovery } from './recovery.js';
 export type { Recovery } from './recovery.js';
 export type { RecoveryOptions, ResolvedRecoveryOptions, MalformedPolicy } from './recovery-options.js';
+export type { RecoveryEvents } from './recovery-events.js';
 export { backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 export type { BackoffSchedule, ExponentialBackoff } from './backoff.js';
 

@@ -86,7 +86,9 @@ export async function pendingSummary(
 
 /** Options of {@link listPending}. */
 export interface ListPendingOptions {
+  /** The topic whose stream is inspected. */
   topic: Topic;
+  /** The consumer group. */
   group: string;
   /** Only entries held by this consumer. */
   consumer?: string;
@@ -111,7 +113,7 @@ const listSchema = z.strictObject({
 });
 
 /** Parses an XPENDING extended-form reply. */
-export function parsePendingEntries(reply: unknown): PendingEntry[] {
+function parsePendingEntries(reply: unknown): PendingEntry[] {
   if (!Array.isArray(reply)) return [];
   return (reply as unknown[][]).map((item) => ({
     streamId: String(item[0]),

@@ -7,6 +7,7 @@ import { pruneFailureTimes } from './failure-times.js';
 import { claimStep, recordLost } from './reclaim.js';
 import { streamFacts, undeliveredDeleted } from './trim-safety.js';
 import type { ResolvedRecoveryOptions } from './recovery-options.js';
+import { emitRecoveryEvent } from './recovery-events.js';
 
 /** XAUTOCLAIM calls per tick at most, so one tick never monopolises the connection. */
 const MAX_CLAIM_CALLS_PER_TICK = 1000;
@@ -141,7 +142,7 @@ export class ReclaimLoop {
       });
     } finally {
       // Emitted even if writing the records failed (that error is reported too): a loss is never quiet.
-      worker.emit('lost', { group: worker.group, consumer: worker.consumer, streamIds: ids, reason: DeadLetterReason.Trimmed, deadLetterIds });
+      emitRecoveryEvent(worker, 'lost', { group: worker.group, consumer: worker.consumer, streamIds: ids, reason: DeadLetterReason.Trimmed, deadLetterIds });
     }
   }
 
@@ -169,7 +170,7 @@ export class ReclaimLoop {
       }, worker);
     }
     if (run.length === 0) return;
-    worker.emit('reclaimed', { streamIds: run.map((e) => e.id), count: run.length, consumer: worker.consumer });
+    emitRecoveryEvent(worker, 'reclaimed', { streamIds: run.map((e) => e.id), count: run.length, consumer: worker.consumer });
     await worker.dispatch(run);
   }
 
@@ -196,7 +197,7 @@ export class ReclaimLoop {
     const marker = `${facts.firstEntryId ?? ''}|${facts.maxDeletedEntryId ?? ''}`;
     if (marker === this.lastTrimMarker) return;
     this.lastTrimMarker = marker;
-    this.worker.emit('undelivered-trimmed', {
+    emitRecoveryEvent(this.worker, 'undelivered-trimmed', {
       group: this.worker.group,
       lastDeliveredId: String(group['last-delivered-id']),
       firstEntryId: facts.firstEntryId,

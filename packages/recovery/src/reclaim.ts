@@ -116,7 +116,7 @@ export async function claimStep(
 }
 
 /** Error message recorded for lost entries. */
-export const LOST_MESSAGE = 'the entry was deleted from the stream (MAXLEN/MINID trim or XDEL) while it was pending: its data is lost';
+const LOST_MESSAGE = 'the entry was deleted from the stream (MAXLEN/MINID trim or XDEL) while it was pending: its data is lost';
 
 /**
  * Writes a `trimmed` dead-letter record for each lost entry, so every message still has a

@@ -52,7 +52,7 @@ export interface RecoveryOptions {
   onDeadLetter?: (letter: DeadLetter) => void | Promise<void>;
 }
 
-/** {@link RecoveryOptions} with defaults applied. */
+/** {@link RecoveryOptions} with defaults applied (see each option there). Frozen. */
 export interface ResolvedRecoveryOptions {
   readonly maxDeliveries: number;
   readonly backoff: BackoffSchedule;

@@ -12,6 +12,7 @@ import { DeadLetterReason, type DeadLetterReasonValue } from './dead-letter-fiel
 import { moveToDeadLetter, type MoveRequest } from './dead-letter-script.js';
 import { describeError } from './describe-error.js';
 import { type LoopHost, ReclaimLoop } from './reclaim-loop.js';
+import { emitRecoveryEvent } from './recovery-events.js';
 import { type RecoveryOptions, type ResolvedRecoveryOptions, resolveRecoveryOptions } from './recovery-options.js';
 import { scheduleRetry } from './retry-script.js';
 
@@ -70,7 +71,7 @@ class RecoveryHandler implements Recovery, LoopHost {
     const worker = this.loops.get(workerKey(d.topic.name, d.group, d.consumer))?.worker;
     const malformed = MALFORMED_REASON[d.kind];
     if (d.kind === FailureKind.Deleted) {
-      worker?.emit('lost', { group: d.group, consumer: d.consumer, streamIds: [d.streamId], reason: DeadLetterReason.Deleted });
+      if (worker) emitRecoveryEvent(worker, 'lost', { group: d.group, consumer: d.consumer, streamIds: [d.streamId], reason: DeadLetterReason.Deleted });
       return this.moveFailed(d, DeadLetterReason.Deleted, worker);
     }
     if (malformed && this.options.malformed === 'dead-letter') return this.moveFailed(d, malformed, worker);
@@ -120,7 +121,7 @@ class RecoveryHandler implements Recovery, LoopHost {
     const moved = await moveToDeadLetter(this.commander, { ...request, retention: this.options.deadLetterRetention });
     if (!moved) return undefined;
     const letter = letterFromMove(request.topic, moved, request);
-    worker?.emit('dead-lettered', letter);
+    if (worker) emitRecoveryEvent(worker, 'dead-lettered', letter);
     const hook = this.options.onDeadLetter;
     if (hook) {
       try {
@@ -149,9 +150,9 @@ class RecoveryHandler implements Recovery, LoopHost {
  *   `claimIdleMs`), and records entries trimmed while pending as lost (event `lost` + a
  *   `trimmed` dead-letter record).
  *
- * Worker events it adds: `reclaimed` `{ streamIds, count, consumer }`, `dead-lettered`
- * ({@link DeadLetter}), `lost` `{ group, consumer, streamIds, reason, deadLetterIds? }`,
- * `undelivered-trimmed` `{ group, lastDeliveredId, maxDeletedEntryId }` (Redis ≥ 7).
+ * Worker events it adds (payloads: `RecoveryEvents`): `reclaimed`, `dead-lettered`,
+ * `lost`, `undelivered-trimmed` (Redis ≥ 7); problems of its own are `worker-error` events with
+ * stage `failure-handler`.
  *
  * @param connection - used for the retry and dead-letter scripts and the reclaim loop
  * @throws InvalidArgumentError naming the bad option

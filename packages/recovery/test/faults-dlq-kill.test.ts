@@ -71,7 +71,7 @@ test('kill -9 between the dead-letter write and the ack never splits the move: e
     const start = async (): Promise<ChildScript> => {
       const child = spawnFaultWorker(config);
       children.push(child);
-      await child.waitForOutput(/^ready /, 30_000);
+      await child.waitForOutput(/^ready /, 60_000);
       return child;
     };
     const splitMoves = async (): Promise<string[]> => {

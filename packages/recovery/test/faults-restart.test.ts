@@ -36,7 +36,7 @@ test('kill -9 + restart of the AOF Redis twice during 3,000 publishes: producer 
       }),
     );
     children.push(...workers);
-    await Promise.all(workers.map((w) => w.waitForOutput(/^ready /)));
+    await Promise.all(workers.map((w) => w.waitForOutput(/^ready /, 60_000)));
 
     const producer = spawnFaultProducer({
       url: server.url,

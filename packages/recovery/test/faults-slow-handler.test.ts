@@ -50,7 +50,7 @@ async function runSlow(leaseRenewMs: number | undefined): Promise<SlowRun> {
     url: server.url,
     topic: topic.name,
     consumer,
-    concurrency: MESSAGES,
+    concurrency: 2 * MESSAGES, // room to spare: a worker reads only when a quarter of its slots are free
     holdMs: HANDLER_MS,
     traceStarts: true,
     ...(leaseRenewMs ? { leaseRenewMs } : {}),
@@ -59,16 +59,18 @@ async function runSlow(leaseRenewMs: number | undefined): Promise<SlowRun> {
   const children: ChildScript[] = [];
   try {
     const owner = spawnFaultWorker(config('owner', false));
-    children.push(owner);
-    await owner.waitForOutput(/^ready /);
+    // The peer boots meanwhile, and starts consuming only when told.
+    const peer = spawnFaultWorker({ ...config('peer', true), startOnSignal: true });
+    children.push(owner, peer);
+    await owner.waitForOutput(/^ready /, 60_000);
+    await peer.waitForOutput(/^armed /, 60_000);
     const expected = new Map<string, typeof MessageKind.Good>();
     for (let n = 0; n < MESSAGES; n++) {
       expected.set(appIdOf(prefix, n), MessageKind.Good);
       await commander.send(key, ['XADD', key, '*', ...messageFields(topic, prefix, n, MessageKind.Good)]);
     }
     await waitFor(() => linesOf(owner, 'start').length === MESSAGES, { message: 'owner runs every handler' });
-    const peer = spawnFaultWorker(config('peer', true));
-    children.push(peer);
+    peer.signal('SIGUSR2');
     await peer.waitForOutput(/^ready /);
     const peerReadyAt = Date.now();
     await waitFor(() => linesOf(owner, 'processed').length === MESSAGES, { timeoutMs: 20_000, message: 'owner finished', intervalMs: 10 });

@@ -36,17 +36,21 @@ test('SIGSTOP past claimIdleMs: the peer reclaims and processes, the resumed zom
       url: server.url,
       topic: topic.name,
       consumer,
-      concurrency: HELD,
+      concurrency: 2 * HELD, // room to spare: a worker reads only when a quarter of its slots are free
       holdMs,
       leaseRenewMs: 300,
       traceStarts: true,
       recovery: { maxDeliveries: 5, backoff: [100], claimIdleMs: CLAIM_IDLE_MS, reclaimIntervalMs: 200 },
     });
 
-    // The zombie takes every message and sits in its handlers (8 s each).
+    // The zombie takes every message and sits in its handlers (8 s each). The peer (handlers
+    // of 3 s, so it still holds the messages when the zombie wakes) boots meanwhile and starts
+    // consuming only when told.
     const zombie = spawnFaultWorker(common('zombie', 8000));
-    children.push(zombie);
-    await zombie.waitForOutput(/^ready /);
+    const peer = spawnFaultWorker({ ...common('peer', 3000), startOnSignal: true });
+    children.push(zombie, peer);
+    await zombie.waitForOutput(/^ready /, 60_000);
+    await peer.waitForOutput(/^armed /, 60_000);
     const expected = new Map<string, typeof MessageKind.Good>();
     for (let n = 0; n < HELD; n++) {
       expected.set(appIdOf(prefix, n), MessageKind.Good);
@@ -56,10 +60,10 @@ test('SIGSTOP past claimIdleMs: the peer reclaims and processes, the resumed zom
     zombie.signal('SIGSTOP');
     const frozenAt = Date.now();
 
-    // The peer (handlers of 3 s, so it still holds the messages when the zombie wakes).
-    const peer = spawnFaultWorker(common('peer', 3000));
-    children.push(peer);
-    await waitFor(() => linesOf(peer, 'start').length === HELD, { timeoutMs: 20_000, message: 'peer reclaimed every message' });
+    peer.signal('SIGUSR2');
+    await waitFor(() => linesOf(peer, 'start').length === HELD, { timeoutMs: 20_000, message: 'peer reclaimed every message' }).catch((error: unknown) => {
+      throw new Error(`${String(error)}\n--- peer ---\n${peer.output().slice(-2000)}\n--- zombie ---\n${zombie.output().slice(-2000)}`);
+    });
     expect(Date.now() - frozenAt).toBeGreaterThanOrEqual(CLAIM_IDLE_MS);
     const ownersBefore = await commander.send<unknown[][]>(key, ['XPENDING', key, FAULT_GROUP, '-', '+', '100']);
     expect(ownersBefore.map((item) => String(item[1]))).toEqual(Array(HELD).fill('peer'));

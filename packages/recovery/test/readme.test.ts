@@ -56,7 +56,6 @@ test('every TypeScript block of the README runs', async () => {
   const previousUrl = process.env.REDIS_URL;
   process.env.REDIS_URL = server.url;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the README's code, compiled above
     new Function('require', 'module', 'exports', 'console', 'charge', code)(require, module, module.exports, quietConsole, charge);
     await module.exports.run!();
   } finally {

@@ -192,7 +192,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
       slots.push(slot);
       spawnWorker(slot);
     }
-    await Promise.all(slots.map((slot) => slot.child!.waitForOutput(/^ready /, 30_000)));
+    await Promise.all(slots.map((slot) => slot.child!.waitForOutput(/^ready /, 60_000)));
 
     const producerConfig: FaultProducerConfig = {
       url: server.url,
@@ -211,8 +211,9 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     log(`chaos: ${messages} messages over ~${seconds}s, ${workerCount} workers, ${redisRestartsWanted} redis restart(s), seed ${seed}`);
 
     // Redis restarts at spread-out moments of the publishing period.
+    const producerStartedAt = Date.now();
     const restartAt = Array.from({ length: redisRestartsWanted }, (_, k) =>
-      startedAt + (seconds * 1000 * (k + 1)) / (redisRestartsWanted + 1) + between(-500, 500),
+      producerStartedAt + (seconds * 1000 * (k + 1)) / (redisRestartsWanted + 1) + between(-500, 500),
     );
 
     const restartRedis = async () => {
@@ -232,7 +233,10 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
         await restartRedis();
         continue;
       }
-      const slot = slots[Math.floor(random() * slots.length)]!;
+      // A worker that is consuming, if there is one (a process still booting holds no work).
+      const consuming = slots.filter((s) => /^ready /m.test(s.child!.output()));
+      const pool = consuming.length > 0 ? consuming : slots;
+      const slot = pool[Math.floor(random() * pool.length)]!;
       const victim = slot.child!;
       killedByUs.add(victim);
       await victim.kill('SIGKILL');
