@@ -47,7 +47,8 @@ async function main(): Promise<number> {
     console.log('usage: yarn tsx scripts/chaos.ts [--messages N] [--workers N] [--seconds N] [--redis-restarts N] [--seed N] [--quiet] [--trace]');
     return 0;
   }
-  const { chaosViolations, formatChaosReport, runChaos } = await import('../packages/recovery/test/helpers/chaos-runner.js');
+  const { runChaos } = await import('../packages/recovery/test/helpers/chaos-runner.js');
+  const { chaosViolations, formatChaosReport } = await import('../packages/recovery/test/helpers/chaos-report.js');
   const messages = positive('messages', values.messages);
   const seconds = values.seconds === undefined ? Math.max(20, Math.round(messages / 500)) : positive('seconds', values.seconds);
   const started = Date.now();

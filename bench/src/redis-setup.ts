@@ -48,7 +48,7 @@ export async function groupProgress(monitor: RedisClientType, key: string, group
   const reply = (await monitor.sendCommand(['XINFO', 'GROUPS', key])) as unknown[];
   for (const raw of reply) {
     // RESP3 (node-redis 6's default) gives objects, RESP2 flat arrays.
-    const info = Array.isArray(raw) ? pairsToObject(raw) : (raw as Record<string, unknown>);
+    const info = Array.isArray(raw) ? pairsToObject(raw) : (raw as unknown as Record<string, unknown>);
     if (String(info.name) === group) {
       return { pending: Number(info.pending), lastDeliveredId: String(info['last-delivered-id']) };
     }
@@ -85,7 +85,7 @@ export async function waitConsumed(
 /** The stream's last entry ID. */
 export async function lastStreamId(client: RedisClientType, key: string): Promise<string> {
   const raw = await client.sendCommand(['XINFO', 'STREAM', key]);
-  const info = Array.isArray(raw) ? pairsToObject(raw) : (raw as Record<string, unknown>);
+  const info = Array.isArray(raw) ? pairsToObject(raw) : (raw as unknown as Record<string, unknown>);
   return String(info['last-generated-id']);
 }
 

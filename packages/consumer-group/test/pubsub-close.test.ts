@@ -17,11 +17,12 @@ test('continue after a worker closes: a peer takes the rest, a worker under the 
   await publish(redis.client, topic, pings(total));
   const a = redis.worker({
     topic, group: 'g', consumer: 'a', concurrency: 10, blockMs: 500, startId: '0',
-    handlers: { ping: async (m, ctx) => { await sleepUnlessAborted(100, ctx.signal); succeeded.add(m.data.n); } },
+    handlers: { ping: async (m, ctx) => { await sleepUnlessAborted(40 + (m.data.n % 10) * 15, ctx.signal); succeeded.add(m.data.n); } },
   });
   a.on('failure', (f) => abortedKinds.push(f.kind));
   await a.start();
-  await waitFor(() => succeeded.distinct >= 20);
+  // Mid-stream: some work done, and several handlers running right now.
+  await waitFor(() => succeeded.distinct >= 20 && a.stats().inFlight >= 5, { intervalMs: 1 });
   await a.stop({ timeoutMs: 5 }); // gives up on the running handlers: they abort and stay pending
   const unfinished = await pendingEntries(redis.commander, topic, 'g', 'a');
   expect(unfinished.length).toBeGreaterThan(0);

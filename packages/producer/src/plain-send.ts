@@ -1,7 +1,7 @@
 import type { Commander } from '@tributary/core';
 
 /** Sends one command routed by `key`, with the client's own options and reply mapping. */
-export type PlainSend = (key: string, args: string[]) => Promise<unknown>;
+type PlainSend = (key: string, args: string[]) => Promise<unknown>;
 
 type StandaloneSend = (args: string[]) => Promise<unknown>;
 type ClusterSend = (key: string, readonly: boolean, args: string[]) => Promise<unknown>;

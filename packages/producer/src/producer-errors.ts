@@ -1,5 +1,5 @@
-import { ClosedError, ErrorCode, TributaryError, toTributaryError } from '@tributary/core';
-import { ClientClosedError, ErrorReply } from 'redis';
+import { ClosedError, ErrorCode, TimeoutError, TributaryError, toTributaryError } from '@tributary/core';
+import { ClientClosedError, ErrorReply, TimeoutError as CommandTimeoutError } from 'redis';
 
 /**
  * What a failed write did to the stream: `false` when nothing was written (Redis answered with
@@ -33,11 +33,29 @@ export function writtenStateOf(error: unknown): WrittenState {
 }
 
 /**
+ * Types a failed publish and records what it did in `data.written` (see {@link WrittenState}).
+ * Server replies go through core's `toTributaryError`; node-redis's command timeout (an error
+ * without a message) becomes a `TimeoutError` (`ERR_TIMEOUT`) that says the outcome is unknown.
+ */
+export function publishError(error: unknown, context: string): TributaryError {
+  if (error instanceof CommandTimeoutError) {
+    return new TimeoutError(`${context}: no reply within the command timeout; it may have been written`, {
+      cause: error,
+      data: { written: 'unknown' },
+    });
+  }
+  const typed = toTributaryError(error, context);
+  // A fresh error (not one passed through) owns its data object: safe to complete it.
+  if (typed !== error) (typed.data as Record<string, unknown>).written = writtenStateOf(error);
+  return typed;
+}
+
+/**
  * Types a failure of one chunk of a batch and records what it did: `data.written` (see
- * {@link WrittenState}) and `data.stream`. The code is the one `toTributaryError` picks.
+ * {@link WrittenState}) and `data.stream`. The code is the one {@link publishError} picks.
  */
 export function batchError(error: unknown, context: string, stream: string, written: WrittenState, detail: string): TributaryError {
-  const typed = toTributaryError(error, context);
+  const typed = publishError(error, context);
   return new TributaryError(typed.code, `${typed.message} (${detail})`, {
     cause: typed,
     data: { ...typed.data, stream, written },

@@ -11,10 +11,9 @@ import {
   toCommander,
   type Topic,
   type TopicTypes,
-  toTributaryError,
 } from '@tributary/core';
 import { plainSend } from './plain-send.js';
-import { producerClosedError, streamMissingError } from './producer-errors.js';
+import { producerClosedError, publishError, streamMissingError } from './producer-errors.js';
 import {
   DEFAULT_CHUNK_SIZE,
   DEFAULT_HIGH_WATER_MARK,
@@ -149,7 +148,7 @@ export function createProducer<T extends TopicTypes>(client: RedisClientLike, op
       },
       (error: unknown) => {
         release();
-        throw toTributaryError(error, xaddContext);
+        throw publishError(error, xaddContext);
       },
     );
   };
@@ -169,7 +168,7 @@ export function createProducer<T extends TopicTypes>(client: RedisClientLike, op
       },
       (error: unknown) => {
         release();
-        throw toTributaryError(error, scriptContext);
+        throw publishError(error, scriptContext);
       },
     );
   };
@@ -180,10 +179,10 @@ export function createProducer<T extends TopicTypes>(client: RedisClientLike, op
       if (typeof message !== 'object' || message === null) {
         throw new InvalidArgumentError('message', `expected a message object, got ${message === null ? 'null' : typeof message}`);
       }
+      const o = publishOptions === undefined ? undefined : parseOptions(publishOptionsSchema, publishOptions, 'PublishOptions');
       const now = Date.now();
       const fields = encodeMessage(topic, message, now);
-      if (publishOptions === undefined) return xadd(defaultHead(now), fields);
-      const o = parseOptions(publishOptionsSchema, publishOptions, 'PublishOptions');
+      if (o === undefined) return xadd(defaultHead(now), fields);
       const r = o.retention ?? retention;
       const noMk = o.noMkStream ?? noMkStream;
       if (o.idempotencyKey !== undefined) {

@@ -34,7 +34,7 @@ import type { PublishManyResult } from './publish-result.js';
  * `{ids, status, error}`, `ids` joined by spaces, with status 0 = all appended, 1 = stream
  * missing with NOMKSTREAM, 2 = the XADD after the last returned ID failed with `error`.
  */
-export const PUBLISH_MANY_SCRIPT: LuaScript = defineScript(`
+const PUBLISH_MANY_SCRIPT: LuaScript = defineScript(`
 local key = KEYS[1]
 local ntrim = tonumber(ARGV[2])
 local entries = cmsgpack.unpack(ARGV[3 + ntrim])
@@ -82,7 +82,7 @@ export const MAX_SCRIPT_FIELDS = 7000;
 type BatchReply = [ids: string, status: 0 | 1 | 2, error: string];
 
 /** What a batch needs from its producer. */
-export interface BatchTarget {
+interface BatchTarget {
   readonly commander: Commander;
   readonly stream: string;
   readonly noMkStream: boolean;

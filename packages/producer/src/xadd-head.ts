@@ -4,7 +4,7 @@ import { type Retention, retentionArgs } from '@tributary/core';
  * Builds the fixed part of an XADD before the fields:
  * `['XADD', key, 'NOMKSTREAM'?, ...trim, '*']`, given the current time.
  */
-export type XaddHead = (now: number) => readonly string[];
+type XaddHead = (now: number) => readonly string[];
 
 /**
  * Compiles a retention into an {@link XaddHead}. Everything but `maxAgeMs` is independent of

@@ -4,7 +4,7 @@ import { DeadLetterReason } from './dead-letter-field.js';
 import type { DeadLetter } from './dead-letter-entry.js';
 import type { MoveRequest } from './dead-letter-script.js';
 import { pruneFailureTimes } from './failure-times.js';
-import { claimStep, recordLost } from './reclaim.js';
+import { autoClaimIds, claimOwned, recordLost, releaseClaims } from './reclaim.js';
 import { streamFacts, undeliveredDeleted } from './trim-safety.js';
 import type { ResolvedRecoveryOptions } from './recovery-options.js';
 import { emitRecoveryEvent } from './recovery-events.js';
@@ -114,16 +114,22 @@ export class ReclaimLoop {
       if (this.stopped || worker.isStopping()) return;
       const slots = worker.freeSlots();
       if (slots <= 0) return;
-      const step = await claimStep(host.commander, {
+      const step = await autoClaimIds(host.commander, {
         topic, group, consumer,
         minIdleMs: host.options.claimIdleMs,
         cursor: this.cursor,
         count: Math.min(slots, host.options.reclaimCount),
-        skip: (id) => worker.isInFlight(id),
       });
       this.cursor = step.cursor;
       if (step.deleted.length > 0) await this.lost(step.deleted);
-      if (step.claimed.length > 0) await this.handOver(step.claimed);
+      // The worker's own in-flight messages stay as they are (the JUSTID claim only renewed
+      // their lease). The rest is bumped (a delivery) only as far as there is room right now.
+      const candidates = step.ids.filter((id) => !worker.isInFlight(id));
+      const room = this.stopped || worker.isStopping() ? 0 : Math.max(0, worker.freeSlots());
+      await this.release(candidates.slice(room).map((id) => ({ id })));
+      const owned = await claimOwned(host.commander, topic, group, consumer, candidates.slice(0, room));
+      if (owned.vanished.length > 0) await this.lost(owned.vanished);
+      if (owned.claimed.length > 0) await this.handOver(owned.claimed);
       if (step.cursor === '0-0') {
         if (wrapped) return;
         wrapped = true;
@@ -131,6 +137,15 @@ export class ReclaimLoop {
         return;
       }
     }
+  }
+
+  /** Gives entries back at once (due again for any worker), counters restored when given. */
+  private async release(entries: { id: string; deliveries?: number }[]): Promise<void> {
+    if (entries.length === 0) return;
+    const { worker, host } = this;
+    await releaseClaims(host.commander, {
+      topic: worker.topic, group: worker.group, consumer: worker.consumer, idleMs: host.options.claimIdleMs, entries,
+    });
   }
 
   private async lost(ids: string[]): Promise<void> {
@@ -170,8 +185,17 @@ export class ReclaimLoop {
       }, worker);
     }
     if (run.length === 0) return;
-    emitRecoveryEvent(worker, 'reclaimed', { streamIds: run.map((e) => e.id), count: run.length, consumer: worker.consumer });
-    await worker.dispatch(run);
+    // Measured and dispatched in the same turn of the event loop: dispatch() runs its loop
+    // synchronously, so exactly the first `fits` entries start (reads may have taken slots
+    // while we claimed). The others are given back with their counters restored.
+    const fits = this.stopped || worker.isStopping() ? 0 : Math.max(0, worker.freeSlots());
+    const started = run.slice(0, fits);
+    const dispatched = started.length > 0 ? worker.dispatch(started) : Promise.resolve();
+    if (started.length > 0) {
+      emitRecoveryEvent(worker, 'reclaimed', { streamIds: started.map((e) => e.id), count: started.length, consumer: worker.consumer });
+    }
+    await dispatched;
+    await this.release(run.slice(fits).map((e) => ({ id: e.id, deliveries: e.deliveries - 1 })));
   }
 
   private async prune(): Promise<void> {

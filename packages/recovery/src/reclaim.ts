@@ -72,28 +72,65 @@ export async function claimOwned(
   return { claimed, vanished };
 }
 
-/** One XAUTOCLAIM step. */
-export interface ClaimStep {
-  /** Cursor for the next step; `0-0` when the walk reached the end of the pending list. */
+/**
+ * Gives claimed entries back without running them, while this consumer still owns them: their
+ * idle time is set to `idleMs` (due for reclaim again at once) and, for entries whose counter a
+ * claim already bumped, the delivery counter is restored (XCLAIM … RETRYCOUNT, JUSTID), so an
+ * attempt that never ran is not counted.
+ * KEYS: stream. ARGV: group, consumer, idle ms, then pairs (id, counter or '' to keep it).
+ */
+const releaseScript = defineScript(`
+local released = 0
+for i = 4, #ARGV - 1, 2 do
+  local id, rc = ARGV[i], ARGV[i + 1]
+  local p = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1, ARGV[2])
+  if p[1] then
+    if rc == '' then
+      redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, id, 'IDLE', ARGV[3], 'JUSTID')
+    else
+      redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, id, 'IDLE', ARGV[3], 'RETRYCOUNT', rc, 'JUSTID')
+    end
+    released = released + 1
+  end
+end
+return released
+`);
+
+/** Releases entries (see the script above). `deliveries` restores the counter to that value. */
+export async function releaseClaims(
+  commander: Commander,
+  params: { topic: Topic; group: string; consumer: string; idleMs: number; entries: readonly { id: string; deliveries?: number }[] },
+): Promise<number> {
+  if (params.entries.length === 0) return 0;
+  const key = params.topic.keys.stream;
+  const pairs = params.entries.flatMap((e) => [e.id, e.deliveries === undefined ? '' : String(Math.max(0, e.deliveries))]);
+  try {
+    return Number(await commander.evalScript(releaseScript, [key], [params.group, params.consumer, String(params.idleMs), ...pairs]));
+  } catch (error) {
+    throw toTributaryError(error, `release ${key} ${params.group}`);
+  }
+}
+
+/** One XAUTOCLAIM … JUSTID call: IDs taken (counter not bumped), cursor, and deleted IDs. */
+export interface AutoClaim {
+  /** Cursor for the next call; `0-0` when the walk reached the end of the pending list. */
   readonly cursor: string;
-  /** Entries now held by the consumer, with their delivery counter after this claim. */
-  readonly claimed: ClaimedEntry[];
-  /** IDs that were pending but whose data is gone (trimmed or XDEL'd): lost data. */
+  /** IDs now held by the consumer, idle time reset, delivery counter unchanged. */
+  readonly ids: string[];
+  /** IDs that were pending but whose data is gone (Redis ≥ 7 reports them and drops them from the pending list). */
   readonly deleted: string[];
-  /** IDs skipped by `skip` (they stay with the consumer, counter unchanged). */
-  readonly skipped: string[];
 }
 
 /**
- * Claims up to `count` entries idle at least `minIdleMs` for `consumer`, from `cursor`
- * (XAUTOCLAIM inspects at most count × 10 entries per call: follow the cursor to walk the whole
- * list). `skip` filters IDs out before their delivery counter is bumped (messages the worker
- * is still handling).
+ * Claims up to `count` IDs idle at least `minIdleMs` for `consumer`, from `cursor`, without
+ * bumping their delivery counters (JUSTID): {@link claimOwned} bumps those that will run.
+ * XAUTOCLAIM inspects at most count × 10 entries per call: follow the cursor to walk the
+ * whole list.
  */
-export async function claimStep(
+export async function autoClaimIds(
   commander: Commander,
-  params: { topic: Topic; group: string; consumer: string; minIdleMs: number; cursor: string; count: number; skip?: (id: string) => boolean },
-): Promise<ClaimStep> {
+  params: { topic: Topic; group: string; consumer: string; minIdleMs: number; cursor: string; count: number },
+): Promise<AutoClaim> {
   const key = params.topic.keys.stream;
   let reply: unknown[];
   try {
@@ -103,16 +140,12 @@ export async function claimStep(
   } catch (error) {
     throw toTributaryError(error, `XAUTOCLAIM ${key} ${params.group}`);
   }
-  const cursor = String(reply[0] ?? '0-0');
-  const ids = Array.isArray(reply[1]) ? (reply[1] as unknown[]).filter((id) => id !== null && id !== undefined).map(String) : [];
-  // Redis ≥ 7 adds the IDs it found deleted (and removed from the pending list); 6.2 has no third element.
-  const deleted = Array.isArray(reply[2]) ? (reply[2] as unknown[]).map(String) : [];
-  const skipped: string[] = [];
-  const wanted: string[] = [];
-  for (const id of ids) (params.skip?.(id) ? skipped : wanted).push(id);
-  const owned = await claimOwned(commander, params.topic, params.group, params.consumer, wanted);
-  deleted.push(...owned.vanished);
-  return { cursor, claimed: owned.claimed, deleted, skipped };
+  return {
+    cursor: String(reply[0] ?? '0-0'),
+    ids: Array.isArray(reply[1]) ? (reply[1] as unknown[]).filter((id) => id !== null && id !== undefined).map(String) : [],
+    // Redis 6.2 has no third element.
+    deleted: Array.isArray(reply[2]) ? (reply[2] as unknown[]).map(String) : [],
+  };
 }
 
 /** Error message recorded for lost entries. */
@@ -197,12 +230,14 @@ export async function reclaimIdle(
   let cursor = '0-0';
   do {
     const left = o.limit === undefined ? o.count : Math.min(o.count, o.limit - claimed.length);
-    const step = await claimStep(commander, { topic: options.topic, group: o.group, consumer: o.consumer, minIdleMs: o.minIdleMs, cursor, count: left });
-    claimed.push(...step.claimed);
-    deleted.push(...step.deleted);
-    if (step.deleted.length > 0) {
+    const step = await autoClaimIds(commander, { topic: options.topic, group: o.group, consumer: o.consumer, minIdleMs: o.minIdleMs, cursor, count: left });
+    const owned = await claimOwned(commander, options.topic, o.group, o.consumer, step.ids);
+    const gone = [...step.deleted, ...owned.vanished];
+    claimed.push(...owned.claimed);
+    deleted.push(...gone);
+    if (gone.length > 0) {
       await recordLost(commander, {
-        topic: options.topic, group: o.group, consumer: o.consumer, ids: step.deleted,
+        topic: options.topic, group: o.group, consumer: o.consumer, ids: gone,
         retention: options.deadLetterRetention ?? DEFAULT_DEAD_LETTER_RETENTION,
       });
     }

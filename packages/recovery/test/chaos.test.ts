@@ -6,7 +6,8 @@
 // never processed, nothing left pending, no worker crashed on its own.
 // CHAOS_MESSAGES, CHAOS_SECONDS and CHAOS_SEED override the size, duration and kill schedule.
 import { MessageKind } from './fixtures/fault-topic.js';
-import { chaosViolations, formatChaosReport, runChaos } from './helpers/chaos-runner.js';
+import { chaosViolations, formatChaosReport } from './helpers/chaos-report.js';
+import { runChaos } from './helpers/chaos-runner.js';
 
 const MESSAGES = Number(process.env.CHAOS_MESSAGES ?? 10_000);
 const SECONDS = Number(process.env.CHAOS_SECONDS ?? 20);

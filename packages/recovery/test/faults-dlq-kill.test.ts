@@ -18,8 +18,8 @@ import { startChaosProxy } from './helpers/chaos-proxy.js';
 import { fatalLines, spawnFaultWorker, stopChild, within } from './helpers/chaos-processes.js';
 
 const MESSAGES = 1000; // every 10th is good, the rest poison
-const RANDOM_KILLS = 8;
-const WIRE_KILLS = 4;
+const RANDOM_KILLS = 6;
+const WIRE_KILLS = 3;
 /** Commands that name the DLQ key without writing it. */
 const DLQ_READS = new Set(['XRANGE', 'XREVRANGE', 'XLEN', 'XINFO', 'XREAD', 'TYPE', 'EXISTS']);
 
@@ -151,4 +151,4 @@ test('kill -9 between the dead-letter write and the ack never splits the move: e
     client?.destroy();
     await server.stop();
   }
-}, 180_000);
+}, 240_000);

@@ -2,7 +2,7 @@
 // entries whose consumers kept crashing.
 import { waitFor } from '@tributary/test-utils';
 import { createRecovery, listDeadLetters, reclaimIdle } from '@tributary/recovery';
-import { claimOwned } from '../src/reclaim.js';
+import { claimOwned, releaseClaims } from '../src/reclaim.js';
 import {
   agePending,
   jobTopic,
@@ -167,4 +167,23 @@ test('claimOwned reports owned entries with no data as vanished (the XCLAIM path
   expect(result.claimed.map((e) => [e.id, e.deliveries])).toEqual([[b, 2]]);
   // Not ours: left alone.
   expect(await claimOwned(redis.commander, topic, 'g', 'someone-else', [b])).toEqual({ claimed: [], vanished: [] });
+});
+
+test('releaseClaims gives entries back due at once, restoring counters of claims that never ran', async () => {
+  const topic = jobTopic();
+  await createGroup(topic);
+  const a = await publish(redis.commander, topic, { type: 'job', data: { n: 1 } });
+  const b = await publish(redis.commander, topic, { type: 'job', data: { n: 2 } });
+  await readAsConsumer(redis.commander, topic, 'g', 'me', 10);
+  const claimed = await claimOwned(redis.commander, topic, 'g', 'me', [a, b]); // counters 2
+  expect(claimed.claimed.map((e) => e.deliveries)).toEqual([2, 2]);
+  const released = await releaseClaims(redis.commander, {
+    topic, group: 'g', consumer: 'me', idleMs: 5000, entries: [{ id: a, deliveries: 1 }, { id: b }],
+  });
+  expect(released).toBe(2);
+  const pending = await redis.commander.send<[string, string, number, number][]>(topic.keys.stream, ['XPENDING', topic.keys.stream, 'g', '-', '+', '10']);
+  expect(pending.map((p) => [p[0], p[1], Number(p[3])])).toEqual([[a, 'me', 1], [b, 'me', 2]]);
+  expect(pending.every((p) => Number(p[2]) >= 5000)).toBe(true);
+  // Not ours any more: untouched.
+  expect(await releaseClaims(redis.commander, { topic, group: 'g', consumer: 'other', idleMs: 0, entries: [{ id: a }] })).toBe(0);
 });

@@ -15,7 +15,8 @@ import {
   type FaultWorkerConfig,
   type MessageMix,
 } from '../fixtures/fault-topic.js';
-import { type ChaosCheck, checkRun, groupSettled } from './chaos-checker.js';
+import { checkRun, groupSettled } from './chaos-checker.js';
+import type { ChaosReport } from './chaos-report.js';
 import { countLines, printedProcessed, spawnFaultProducer, spawnFaultWorker, stopChild } from './chaos-processes.js';
 
 /** Knobs of a chaos run. */
@@ -54,27 +55,6 @@ export interface ChaosOptions {
   log?: (line: string) => void;
 }
 
-/** The checker's figures plus what the run did. */
-export interface ChaosReport extends ChaosCheck {
-  workerKills: number;
-  redisRestarts: number;
-  /** Worker processes that exited without being killed (crashes; each is restarted). */
-  workerCrashes: number;
-  /** Lines of crashed workers' output (`fatal …`), for the failure message. */
-  crashLines: string[];
-  /** Publishes the producer retried. */
-  producerRetries: number;
-  /** Whether the group drained (nothing pending, everything delivered) before the timeout. */
-  settled: boolean;
-  /** ms from start to verdict. */
-  durationMs: number;
-  seed: number;
-  /** With `trace`: every output line mentioning a dead-lettered good message, by stream ID. */
-  trails: Record<string, string[]>;
-  /** With `trace`: each process's full output. */
-  outputs: { name: string; pid: number; killed: boolean; output: string }[];
-}
-
 /** Deterministic PRNG (mulberry32) so a schedule can be replayed with --seed. */
 function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -93,28 +73,6 @@ interface Slot {
   generation: number;
   consumer: string;
   child: ChildScript | undefined;
-}
-
-/** One summary line of a report. */
-export function formatChaosReport(r: ChaosReport): string {
-  return (
-    `chaos: produced=${r.produced} processed=${r.processed} dead-lettered=${r.deadLettered} ` +
-    `(bad=${r.badDeadLettered} good=${r.goodDeadLettered}) lost=${r.lost} unexpected=${r.unexpected} ` +
-    `duplicates=${r.duplicates} publish-duplicates=${r.publishDuplicates} dlq-duplicates=${r.deadLetterDuplicates} ` +
-    `pending=${r.pending} worker-kills=${r.workerKills} worker-crashes=${r.workerCrashes} redis-restarts=${r.redisRestarts} ` +
-    `producer-retries=${r.producerRetries} settled=${r.settled} duration=${(r.durationMs / 1000).toFixed(1)}s seed=${r.seed}`
-  );
-}
-
-/** Did the run keep the promise? Returns the reasons it did not (empty when it did). */
-export function chaosViolations(r: ChaosReport): string[] {
-  const problems: string[] = [];
-  if (r.lost !== 0) problems.push(`lost=${r.lost}: ${r.samples.lost.join('; ')}`);
-  if (r.unexpected !== 0) problems.push(`unexpected=${r.unexpected}: ${r.samples.unexpected.join('; ')}`);
-  if (r.pending !== 0) problems.push(`pending=${r.pending} at the end`);
-  if (!r.settled) problems.push('the group did not drain before the settle timeout');
-  if (r.workerCrashes !== 0) problems.push(`worker-crashes=${r.workerCrashes}: ${r.crashLines.join(' | ')}`);
-  return problems;
 }
 
 /** Runs the chaos scenario and returns the figures. Everything it started is gone when it returns. */
