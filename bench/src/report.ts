@@ -16,6 +16,11 @@ export interface ResultRow {
   target?: { text: string; pass: boolean };
   /** Rounds behind each median. */
   rounds: number;
+  /**
+   * Median client CPU per message (µs, this process's user+system time during the round), for
+   * in-process rows: steadier than rates on a busy machine, and it shows where time goes.
+   */
+  cpu?: { baseline: number; lib: number };
   note?: string;
 }
 
@@ -43,7 +48,7 @@ function targetCell(row: ResultRow): string {
   return `${row.target.text} ${row.target.pass ? '✅ pass' : '❌ miss'}`;
 }
 
-const HEADER = ['Scenario', 'Metric', 'Baseline', 'Baseline median', 'Tributary median', 'Ratio', 'Target', 'Rounds'];
+const HEADER = ['Scenario', 'Metric', 'Baseline', 'Baseline median', 'Tributary median', 'Ratio', 'Target', 'CPU µs/msg (baseline / Tributary)', 'Rounds'];
 
 function cells(row: ResultRow): string[] {
   return [
@@ -54,6 +59,7 @@ function cells(row: ResultRow): string[] {
     formatNumber(row.lib),
     formatRatio(row.ratio),
     targetCell(row),
+    row.cpu ? `${row.cpu.baseline.toFixed(2)} / ${row.cpu.lib.toFixed(2)}` : '',
     String(row.rounds),
   ];
 }

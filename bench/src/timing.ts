@@ -96,3 +96,25 @@ export async function alternate<T>(
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** One measured round: a rate (msgs/s) and this process's CPU per message (µs). */
+export interface RoundResult {
+  rate: number;
+  cpuUs: number;
+}
+
+/**
+ * Runs `work` (which processes `count` messages) and returns its rate from the elapsed ms it
+ * reports, with the process CPU used per message meanwhile.
+ */
+export async function measured(count: number, work: () => Promise<number>): Promise<RoundResult> {
+  const cpu0 = process.cpuUsage();
+  const ms = await work();
+  const cpu = process.cpuUsage(cpu0);
+  return { rate: rate(count, ms), cpuUs: (cpu.user + cpu.system) / count };
+}
+
+/** Medians of a side's rounds. */
+export function medians(results: readonly RoundResult[]): RoundResult {
+  return { rate: median(results.map((r) => r.rate)), cpuUs: median(results.map((r) => r.cpuUs)) };
+}

@@ -5,7 +5,7 @@
  */
 import { createClient, type RedisClientType } from 'redis';
 import { type ChildScript, getFreePort, type RedisServer, startRedis, waitFor } from '@tributary/test-utils';
-import { explain, finished, runExample, startExample } from './run-example.js';
+import { type ExampleRun, explain, finished, runExample, startExample } from './run-example.js';
 
 jest.setTimeout(180_000);
 
@@ -160,6 +160,7 @@ describe('the running service over HTTP', () => {
   test('a second instance on another PORT joins the group and shares the work', async () => {
     const portB = await getFreePort();
     const b = startExample('orders-api.ts', { env: serviceEnv(portB) });
+    let stopped: ExampleRun;
     try {
       await b.waitForOutput('orders api listening on', 60_000);
       type Stats = { instance: string; processed: number };
@@ -178,8 +179,8 @@ describe('the running service over HTTP', () => {
       expect(consumers).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`-${port}-c1$`)), expect.stringMatching(new RegExp(`-${portB}-c1$`))]));
     } finally {
       b.signal('SIGTERM');
-      const run = await finished(b, 30_000);
-      if (run.code !== 0) throw new Error(explain(run));
+      stopped = await finished(b, 30_000);
     }
+    if (stopped.code !== 0) throw new Error(`SIGTERM did not stop instance B cleanly: ${explain(stopped)}`);
   });
 });

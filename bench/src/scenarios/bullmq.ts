@@ -1,25 +1,28 @@
 import { createProducer } from '@tributary/producer';
 import { Queue, Worker as BullWorker } from 'bullmq';
-import { startLibConsumer } from '../consumers.js';
+import { startLibConsumer, startRawConsumer } from '../consumers.js';
 import { type BenchContext, freshName, type Scenario } from '../context.js';
 import { type FilledStream, fillStream } from '../fill.js';
 import { benchTopic, EVENT_TYPE, payload } from '../payload.js';
-import { createGroup, waitConsumed } from '../redis-setup.js';
+import { connectBench, createGroup, waitConsumed } from '../redis-setup.js';
+import type { RedisClientType } from 'redis';
 import { type ResultRow, ratioTarget } from '../report.js';
 import { alternate, median, rate } from '../timing.js';
 
 const ADD_CHUNK = 1000;
 
-/** BullMQ's connection settings: its own ioredis clients, `maxRetriesPerRequest: null` as it requires. */
-function bullConnection(url: string) {
-  const u = new URL(url);
-  return { host: u.hostname, port: Number(u.port || 6379), maxRetriesPerRequest: null };
-}
+/**
+ * BullMQ's connection: ioredis is optional in BullMQ 6.7 and not installed here, so BullMQ gets
+ * a node-redis client of its own (it adapts node-redis clients and duplicates them for its
+ * blocking connection), created like Tributary's: per-command timeout off. (With ioredis it
+ * would need `maxRetriesPerRequest: null`; that option does not exist in node-redis.)
+ */
+let bullClient: RedisClientType | undefined;
 
-function newQueue(ctx: BenchContext): Queue {
+function newQueue(): Queue {
   // removeOnComplete: completed jobs are deleted (the usual production setting); Tributary's
   // acked entries stay in the stream until retention trims them.
-  return new Queue(freshName('bull'), { connection: bullConnection(ctx.url), defaultJobOptions: { removeOnComplete: true, removeOnFail: true } });
+  return new Queue(freshName('bull'), { connection: bullClient!, defaultJobOptions: { removeOnComplete: true, removeOnFail: true } });
 }
 
 async function bullAdd(queue: Queue, total: number): Promise<number> {
@@ -34,7 +37,7 @@ async function bullAdd(queue: Queue, total: number): Promise<number> {
 
 /** BullMQ: addBulk in chunks of 1000, one call at a time. */
 async function bullAddRun(ctx: BenchContext): Promise<number> {
-  const queue = newQueue(ctx);
+  const queue = newQueue();
   try {
     return await bullAdd(queue, ctx.sizes.bullAdd);
   } finally {
@@ -64,14 +67,14 @@ async function libAddRun(ctx: BenchContext): Promise<number> {
 
 /** BullMQ Worker with a no-op async processor: jobs/s until `total` jobs completed. */
 async function bullWorkerRun(ctx: BenchContext, total: number, concurrency: number): Promise<number> {
-  const queue = newQueue(ctx);
+  const queue = newQueue();
   await bullAdd(queue, total);
   let completed = 0;
   let done: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => {
     done = resolve;
   });
-  const worker = new BullWorker(queue.name, async () => undefined, { connection: bullConnection(ctx.url), concurrency, autorun: false });
+  const worker = new BullWorker(queue.name, async () => undefined, { connection: bullClient!, concurrency, autorun: false });
   worker.on('completed', () => {
     if (++completed === total) done();
   });
@@ -102,51 +105,75 @@ async function libWorkerRun(ctx: BenchContext, stream: FilledStream, concurrency
   return result;
 }
 
+/** Raw loop reading one entry per XREADGROUP, acking it pipelined with the next read. */
+async function rawOneByOne(ctx: BenchContext, stream: FilledStream): Promise<number> {
+  const group = freshName('g');
+  await createGroup(ctx.monitor, stream.key, group);
+  const start = performance.now();
+  const consumer = await startRawConsumer(ctx.client, { key: stream.key, group, consumer: 'c', count: 1 });
+  await waitConsumed(ctx.monitor, stream.key, group, stream.lastId, { ready: () => consumer.handled() >= stream.count });
+  const result = rate(stream.count, performance.now() - start);
+  await consumer.stop();
+  await ctx.monitor.sendCommand(['XGROUP', 'DESTROY', stream.key, group]);
+  return result;
+}
+
 function fmt(values: number[]): string {
   return values.map(Math.round).join(', ');
+}
+
+/** The three comparisons, on the scenario's BullMQ client. */
+async function runAll(ctx: BenchContext, rows: ResultRow[]): Promise<ResultRow[]> {
+  const { processRounds: rounds, bullWorker50, bullWorker1, bullAdd: addN } = ctx.sizes;
+  await bullAddRun(ctx);
+  await libAddRun(ctx);
+  const add = await alternate(rounds, () => bullAddRun(ctx), () => libAddRun(ctx));
+  ctx.log(`add: bullmq ${fmt(add.raw)} | tributary ${fmt(add.lib)} msgs/s`);
+  rows.push({
+    scenario: '6a. enqueue in bulk',
+    metric: 'msgs/s',
+    baselineName: 'BullMQ addBulk',
+    baseline: median(add.raw),
+    lib: median(add.lib),
+    ratio: median(add.lib) / median(add.raw),
+    rounds,
+    note: `${addN.toLocaleString('en-US')} jobs per round in calls of ${ADD_CHUNK}, one call at a time: Queue.addBulk vs producer.publishMany. BullMQ runs on its own node-redis client (ioredis is optional in BullMQ 6.7 and not installed; the client has the same settings as Tributary's, timeout 0) against the same redis-server; jobs use removeOnComplete/removeOnFail.`,
+  });
+  for (const [concurrency, total] of [[50, bullWorker50], [1, bullWorker1]] as const) {
+    const stream = await fillStream(ctx.client, total, `bull-peer-${concurrency}`);
+    try {
+      await libWorkerRun(ctx, stream, concurrency);
+      const r = await alternate(rounds, () => bullWorkerRun(ctx, total, concurrency), () => libWorkerRun(ctx, stream, concurrency));
+      ctx.log(`concurrency ${concurrency}: bullmq ${fmt(r.raw)} | tributary ${fmt(r.lib)} msgs/s`);
+      rows.push({
+        scenario: `6${concurrency === 50 ? 'b' : 'c'}. worker, concurrency ${concurrency}`,
+        metric: 'msgs/s',
+        baselineName: 'BullMQ Worker',
+        baseline: median(r.raw),
+        lib: median(r.lib),
+        ratio: median(r.lib) / median(r.raw),
+        target: ratioTarget(median(r.lib) / median(r.raw), '>=', 10),
+        rounds,
+        note: `${total.toLocaleString('en-US')} jobs/messages per round, async no-op processor/handler; BullMQ timed from run() to the last 'completed' event, Tributary from start() to the last ack confirmed. Tributary's batchSize = concurrency (the default), so concurrency 1 reads one entry per XREADGROUP.`,
+      });
+    } finally {
+      await ctx.monitor.sendCommand(['UNLINK', stream.key]);
+    }
+  }
+  return rows;
 }
 
 export const bullmqScenario: Scenario = {
   name: 'bullmq',
   title: '6. BullMQ as the peer: addBulk, Worker at concurrency 50 and 1',
   async run(ctx) {
-    const { processRounds: rounds, bullWorker50, bullWorker1, bullAdd: addN } = ctx.sizes;
     const rows: ResultRow[] = [];
-    await bullAddRun(ctx);
-    await libAddRun(ctx);
-    const add = await alternate(rounds, () => bullAddRun(ctx), () => libAddRun(ctx));
-    ctx.log(`add: bullmq ${fmt(add.raw)} | tributary ${fmt(add.lib)} msgs/s`);
-    rows.push({
-      scenario: '6a. enqueue in bulk',
-      metric: 'msgs/s',
-      baselineName: 'BullMQ addBulk',
-      baseline: median(add.raw),
-      lib: median(add.lib),
-      ratio: median(add.lib) / median(add.raw),
-      rounds,
-      note: `${addN.toLocaleString('en-US')} jobs per round in calls of ${ADD_CHUNK}, one call at a time: Queue.addBulk vs producer.publishMany. BullMQ runs on its own ioredis connections (maxRetriesPerRequest: null) against the same redis-server; jobs use removeOnComplete/removeOnFail.`,
-    });
-    for (const [concurrency, total] of [[50, bullWorker50], [1, bullWorker1]] as const) {
-      const stream = await fillStream(ctx.client, total, `bull-peer-${concurrency}`);
-      try {
-        await libWorkerRun(ctx, stream, concurrency);
-        const r = await alternate(rounds, () => bullWorkerRun(ctx, total, concurrency), () => libWorkerRun(ctx, stream, concurrency));
-        ctx.log(`concurrency ${concurrency}: bullmq ${fmt(r.raw)} | tributary ${fmt(r.lib)} msgs/s`);
-        rows.push({
-          scenario: `6${concurrency === 50 ? 'b' : 'c'}. worker, concurrency ${concurrency}`,
-          metric: 'msgs/s',
-          baselineName: 'BullMQ Worker',
-          baseline: median(r.raw),
-          lib: median(r.lib),
-          ratio: median(r.lib) / median(r.raw),
-          target: ratioTarget(median(r.lib) / median(r.raw), '>=', 10),
-          rounds,
-          note: `${total.toLocaleString('en-US')} jobs/messages per round, async no-op processor/handler; BullMQ timed from run() to the last 'completed' event, Tributary from start() to the last ack confirmed. Tributary's batchSize = concurrency (the default), so concurrency 1 reads one entry per XREADGROUP.`,
-        });
-      } finally {
-        await ctx.monitor.sendCommand(['UNLINK', stream.key]);
-      }
+    bullClient = await connectBench(ctx.url);
+    try {
+      return await runAll(ctx, rows);
+    } finally {
+      await bullClient.close().catch(() => undefined);
+      bullClient = undefined;
     }
-    return rows;
   },
 };

@@ -4,7 +4,7 @@ import { type RunningConsumer, startLibConsumer, startRawConsumer } from '../con
 import { type FilledStream, fillStream } from '../fill.js';
 import { createGroup, waitConsumed } from '../redis-setup.js';
 import { type ResultRow, ratioTarget } from '../report.js';
-import { alternate, median, rate } from '../timing.js';
+import { alternate, median, medians, rate, type RoundResult } from '../timing.js';
 
 /** XREADGROUP COUNT for raw, and concurrency = batch size for the worker. */
 const BATCH = 500;
@@ -15,10 +15,11 @@ type Side = 'raw' | 'raw+zod' | 'lib';
  * Consumes the whole stream with `workers` consumers of one side in this process, on a fresh
  * group, and returns messages/s from the first start call to the last ack confirmed.
  */
-async function consumeInProcess(ctx: BenchContext, stream: FilledStream, side: Side, workers: number): Promise<number> {
+async function consumeInProcess(ctx: BenchContext, stream: FilledStream, side: Side, workers: number): Promise<RoundResult> {
   const group = freshName('g');
   await createGroup(ctx.monitor, stream.key, group);
   const consumers: RunningConsumer[] = [];
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   for (let w = 0; w < workers; w++) {
     const consumer = `${group}-c${w}`;
@@ -29,9 +30,10 @@ async function consumeInProcess(ctx: BenchContext, stream: FilledStream, side: S
   const handled = () => consumers.reduce((sum, c) => sum + c.handled(), 0);
   await waitConsumed(ctx.monitor, stream.key, group, stream.lastId, { ready: () => handled() >= stream.count });
   const ms = performance.now() - start;
+  const cpu = process.cpuUsage(cpu0);
   await Promise.all(consumers.map((c) => c.stop()));
   await ctx.monitor.sendCommand(['XGROUP', 'DESTROY', stream.key, group]);
-  return rate(stream.count, ms);
+  return { rate: rate(stream.count, ms), cpuUs: (cpu.user + cpu.system) / stream.count };
 }
 
 /**
@@ -62,8 +64,8 @@ async function consumeTwoProcesses(ctx: BenchContext, stream: FilledStream, side
   }
 }
 
-function fmt(values: number[]): string {
-  return values.map(Math.round).join(', ');
+function fmt(values: readonly (number | RoundResult)[]): string {
+  return values.map((v) => (typeof v === 'number' ? Math.round(v) : `${Math.round(v.rate)} (${v.cpuUs.toFixed(1)} µs)`)).join(', ');
 }
 
 export const consumeScenario: Scenario = {
@@ -81,17 +83,20 @@ export const consumeScenario: Scenario = {
       const z = await alternate(rounds, () => consumeInProcess(ctx, stream, 'raw+zod', 1), () => consumeInProcess(ctx, stream, 'lib', 1));
       ctx.log(`raw ${fmt(r.raw)} | lib ${fmt(r.lib)} msgs/s`);
       ctx.log(`raw+zod ${fmt(z.raw)} | lib ${fmt(z.lib)} msgs/s`);
-      const raw = median(r.raw);
-      const lib = median(r.lib);
+      const raw = medians(r.raw);
+      const lib = medians(r.lib);
+      const zraw = medians(z.raw);
+      const zlib = medians(z.lib);
       return [
         {
           scenario: '3. consume + ack, 1 worker',
           metric: 'msgs/s',
           baselineName: 'raw XREADGROUP/XACK',
-          baseline: raw,
-          lib,
-          ratio: lib / raw,
-          target: ratioTarget(lib / raw, '>=', 0.8),
+          baseline: raw.rate,
+          lib: lib.rate,
+          ratio: lib.rate / raw.rate,
+          target: ratioTarget(lib.rate / raw.rate, '>=', 0.8),
+          cpu: { baseline: raw.cpuUs, lib: lib.cpuUs },
           rounds,
           note: `${n.toLocaleString('en-US')} messages per round on a fresh group. Raw: XREADGROUP COUNT ${BATCH} BLOCK on its own connection, JSON.parse of \`data\`, one XACK per batch pipelined before the next read. Tributary: createWorker (concurrency ${BATCH}, batchSize ${BATCH}), envelope decoding + zod validation, async no-op handler, batched XACK. Timed from start to the last ack confirmed (XINFO GROUPS: pending 0, last-delivered-id = stream end).`,
         },
@@ -99,9 +104,10 @@ export const consumeScenario: Scenario = {
           scenario: '3b. consume + ack, raw with zod too',
           metric: 'msgs/s',
           baselineName: 'raw + zod.parse',
-          baseline: median(z.raw),
-          lib: median(z.lib),
-          ratio: median(z.lib) / median(z.raw),
+          baseline: zraw.rate,
+          lib: zlib.rate,
+          ratio: zlib.rate / zraw.rate,
+          cpu: { baseline: zraw.cpuUs, lib: zlib.cpuUs },
           rounds,
           note: 'Informational: the raw loop also validates each payload with the same zod schema, isolating what the worker itself costs.',
         },
@@ -124,14 +130,17 @@ export const consumeMultiScenario: Scenario = {
       await consumeInProcess(ctx, stream, 'lib', 4);
       const four = await alternate(rounds, () => consumeInProcess(ctx, stream, 'raw', 4), () => consumeInProcess(ctx, stream, 'lib', 4));
       ctx.log(`4 workers: raw ${fmt(four.raw)} | lib ${fmt(four.lib)} msgs/s`);
+      const fraw = medians(four.raw);
+      const flib = medians(four.lib);
       rows.push({
         scenario: '4. consume + ack, 4 workers, 1 process',
         metric: 'msgs/s',
         baselineName: '4 raw loops',
-        baseline: median(four.raw),
-        lib: median(four.lib),
-        ratio: median(four.lib) / median(four.raw),
-        target: ratioTarget(median(four.lib) / median(four.raw), '>=', 0.8),
+        baseline: fraw.rate,
+        lib: flib.rate,
+        ratio: flib.rate / fraw.rate,
+        target: ratioTarget(flib.rate / fraw.rate, '>=', 0.8),
+        cpu: { baseline: fraw.cpuUs, lib: flib.cpuUs },
         rounds,
         note: `${n.toLocaleString('en-US')} messages per round; four raw loops (one connection each) vs four workers sharing one client for acks (each with its own reader connection).`,
       });

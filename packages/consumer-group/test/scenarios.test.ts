@@ -2,9 +2,8 @@
  * The four producer/consumer scenarios of the consumer-group article (seed 002): 1→1, 1→N, N→1
  * and N→N. Every produced message is processed exactly once and the counts reconcile.
  */
-import { toCommander } from '@tributary/core';
 import { waitFor } from '@tributary/test-utils';
-import { pendingCount, pingTopic, pings, publish, range, sleep, Tally, useRedis } from './helpers/worker-harness.js';
+import { pendingCount, pingTopic, pings, publish, range, sleep, streamLength, Tally, useRedis } from './helpers/worker-harness.js';
 
 const redis = useRedis();
 
@@ -88,7 +87,7 @@ test('N producers → N consumers: produced = processed, no duplicates, nothing 
   }));
   await Promise.all(workers.map((w) => w.start()));
   await produceConcurrently(topic, producers, perProducer);
-  const produced = Number(await toCommander(redis.client).send(topic.keys.stream, ['XLEN', topic.keys.stream]));
+  const produced = await streamLength(redis.commander, topic);
   expect(produced).toBe(producers * perProducer);
   await waitFor(() => processed.total >= produced, { timeoutMs: 30_000 });
   await Promise.all(workers.map((w) => w.stop()));

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { toCommander } from '@tributary/core';
 import { ensureGroup, type ReceivedMessage } from '@tributary/consumer-group';
 import { waitFor } from '@tributary/test-utils';
-import { pendingCount, pendingEntries, pingTopic, pings, publish, range, sleep, Tally, useRedis } from './helpers/worker-harness.js';
+import { pendingCount, pendingEntries, pingTopic, pings, publish, range, sleep, streamLength, Tally, useRedis } from './helpers/worker-harness.js';
 
 const redis = useRedis();
 
@@ -200,6 +200,5 @@ test('readable(): a failing Writable destroys the pipeline; the worker stops pro
   expect(pending.length).toBeGreaterThanOrEqual(1);
   expect(pending.length).toBeLessThanOrEqual(5);
   // Nothing lost: acked + pending + never read = everything.
-  const info = await redis.commander.send<unknown[]>(topic.keys.stream, ['XLEN', topic.keys.stream]);
-  expect(Number(info)).toBe(50);
+  expect(await streamLength(redis.commander, topic)).toBe(50);
 });

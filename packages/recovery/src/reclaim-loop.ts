@@ -15,6 +15,8 @@ const MAX_CLAIM_CALLS_PER_TICK = 1000;
 const PRUNE_COUNT = 100;
 /** Extra wait after a retry's due time, so the server sees it idle long enough. */
 const WAKE_MARGIN_MS = 20;
+/** The trim watch (two XINFO calls) runs at most this often, however short the period. */
+const TRIM_WATCH_MIN_INTERVAL_MS = 1000;
 
 /** What a reclaim loop needs from its recovery. */
 export interface LoopHost {
@@ -40,6 +42,7 @@ export class ReclaimLoop {
   /** Due times (epoch ms) of retries not yet served by a tick. */
   private wakes: number[] = [];
   private lastTrimMarker: string | undefined;
+  private lastTrimWatch = 0;
   private readonly periodMs: number;
 
   constructor(
@@ -97,7 +100,10 @@ export class ReclaimLoop {
     await this.reclaim().catch((error: unknown) => this.report(error));
     if (this.stopped) return;
     await this.prune().catch((error: unknown) => this.report(error));
-    await this.watchTrim().catch((error: unknown) => this.report(error));
+    if (Date.now() - this.lastTrimWatch >= TRIM_WATCH_MIN_INTERVAL_MS) {
+      this.lastTrimWatch = Date.now();
+      await this.watchTrim().catch((error: unknown) => this.report(error));
+    }
   }
 
   /**

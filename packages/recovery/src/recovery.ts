@@ -71,8 +71,13 @@ class RecoveryHandler implements Recovery, LoopHost {
     const worker = this.loops.get(workerKey(d.topic.name, d.group, d.consumer))?.worker;
     const malformed = MALFORMED_REASON[d.kind];
     if (d.kind === FailureKind.Deleted) {
-      if (worker) emitRecoveryEvent(worker, 'lost', { group: d.group, consumer: d.consumer, streamIds: [d.streamId], reason: DeadLetterReason.Deleted });
-      return this.moveFailed(d, DeadLetterReason.Deleted, worker);
+      const recorded: string[] = [];
+      try {
+        return await this.moveFailed(d, DeadLetterReason.Deleted, worker, undefined, recorded);
+      } finally {
+        // Loud even if the record could not be written (that error reaches the worker too).
+        if (worker) emitRecoveryEvent(worker, 'lost', { group: d.group, consumer: d.consumer, streamIds: [d.streamId], reason: DeadLetterReason.Deleted, deadLetterIds: recorded });
+      }
     }
     if (malformed && this.options.malformed === 'dead-letter') return this.moveFailed(d, malformed, worker);
     if (d.kind === FailureKind.DeadLetterRequested) {
@@ -99,6 +104,7 @@ class RecoveryHandler implements Recovery, LoopHost {
     reason: DeadLetterReasonValue,
     worker: WorkerHandle | undefined,
     error?: { name: string; message: string },
+    recorded?: string[],
   ): Promise<FailureOutcome> {
     const described = error ?? (d.error === undefined ? undefined : describeError(d.error, this.options.maxErrorLength));
     const letter = await this.deadLetter({
@@ -114,6 +120,7 @@ class RecoveryHandler implements Recovery, LoopHost {
       // A worker only moves what it still owns: a peer may have reclaimed it meanwhile.
       requireOwner: true,
     }, worker);
+    if (letter) recorded?.push(letter.deadLetterId);
     return letter ? 'dead-lettered' : 'pending';
   }
 

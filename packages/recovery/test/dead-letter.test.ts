@@ -160,3 +160,26 @@ test('onDeadLetter is called for each dead letter; a throwing hook loses nothing
   expect(await listDeadLetters(redis.client, { topic })).toHaveLength(2);
   expect(await pendingCount(redis.commander, topic, 'g')).toBe(0);
 });
+
+test('an entry read back from its own pending list with no data left is dead-lettered as deleted, loudly', async () => {
+  const topic = jobTopic();
+  await redis.commander.send(topic.keys.stream, ['XGROUP', 'CREATE', topic.keys.stream, 'g', '0', 'MKSTREAM']);
+  await publish(redis.commander, topic, { type: 'job', data: { n: 1 } });
+  const gone = await publish(redis.commander, topic, { type: 'job', data: { n: 2 } });
+  await readAsConsumer(redis.commander, topic, 'g', 'c1', 10); // c1 crashed after reading
+  await redis.commander.send(topic.keys.stream, ['XDEL', topic.keys.stream, gone]);
+  const recovery = createRecovery(redis.client, { claimIdleMs: 60_000 });
+  const handled: number[] = [];
+  const lost: unknown[] = [];
+  // Restarted under the same name: it re-reads its own pending list first.
+  const worker = trackWorker(redis, { topic, group: 'g', consumer: 'c1', failureHandler: recovery, handlers: { job: async (m) => { handled.push(m.data.n); } } });
+  worker.on('lost', (e) => lost.push(e));
+  await worker.start();
+  await waitFor(async () => (await listDeadLetters(redis.client, { topic })).length === 1);
+  await waitFor(() => handled.length === 1 && lost.length === 1);
+  const [letter] = await listDeadLetters(redis.client, { topic });
+  expect(letter).toMatchObject({ sourceId: gone, reason: 'deleted', fields: {}, deliveries: 1 }); // reading a deleted entry back does not bump its counter
+  expect(lost[0]).toMatchObject({ streamIds: [gone], reason: 'deleted', deadLetterIds: [letter!.deadLetterId] });
+  expect(handled).toEqual([1]);
+  await waitFor(async () => (await pendingCount(redis.commander, topic, 'g')) === 0);
+});

@@ -2,20 +2,17 @@
 // MaxDeliveriesExceeded, "its consumers crashed or stalled") although no handler ever failed
 // them and at most one consumer had died holding them.
 //
-// Cause: the reclaim loop claims up to `freeSlots()` entries (XAUTOCLAIM + an XCLAIM that bumps
-// the delivery counter), then calls `worker.dispatch()`. Between the two round trips the worker's
-// read loop can fill those same slots with new messages; `dispatch` then starts nothing and
-// leaves the claimed entries "pending, owned by us, to be claimed again" (worker.ts). Nothing
-// renews them (they are not in flight), so after claimIdleMs they are claimed again — another
-// delivery counted for a run that never happened — until the counter passes maxDeliveries and
-// the reclaim loop dead-letters them without ever running them.
+// Cause (recovery at commit 6c12c04): the reclaim loop claimed up to `freeSlots()` entries
+// (XAUTOCLAIM + an XCLAIM that bumps the delivery counter), then called `worker.dispatch()`.
+// Between the two round trips the worker's read loop could fill those slots with new messages;
+// `dispatch` then started nothing and left the claimed entries pending and owned, not renewed,
+// so after claimIdleMs they were claimed again — another delivery counted for a run that never
+// happened — until the counter passed maxDeliveries and the loop dead-lettered them unrun.
+// Fixed since: the loop dispatches only what fits at that moment and gives the rest back with
+// their counters restored (XCLAIM … RETRYCOUNT) and due again at once.
 //
-// This test makes the race deterministic: the recovery's connection delays the reply of the
-// counting claim until new messages have filled the worker's slots.
-//
-// It is `test.failing` while the bug exists (so the suite stays green and the bug stays
-// visible); when it is fixed (e.g. dispatch runs every claimed entry, or the loop reserves the
-// slots it claims for), jest reports this as a failure: change `test.failing` to `test`.
+// This regression test makes the race deterministic: the recovery's connection holds back the
+// reply of the counting claim until new messages have filled the worker's slots.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Commander, connectRedis, parseEntries, toCommander } from '@tributary/core';
 import { createWorker, ensureGroup } from '@tributary/consumer-group';
@@ -27,7 +24,7 @@ import { groupSettled } from './helpers/chaos-checker.js';
 const CLAIM_IDLE_MS = 300;
 const CONCURRENCY = 2;
 
-test.failing('a reclaimed message whose dispatch found no free slot is run later, not dead-lettered for deliveries that never ran', async () => {
+test('a reclaimed message whose dispatch found no free slot is run later, not dead-lettered for deliveries that never ran', async () => {
   const server = await startRedis();
   const client = await connectRedis({ url: server.url });
   const commander = toCommander(client);
@@ -46,6 +43,7 @@ test.failing('a reclaimed message whose dispatch found no free slot is run later
     // Recovery's connection: after the first counting claim (an XCLAIM without JUSTID in a
     // script) returns, new messages arrive and fill the worker's slots before dispatch runs.
     let raced = false;
+    const deliveries = new Map<string, number>();
     const base = toCommander(client);
     const racing: Commander = {
       ...base,
@@ -70,7 +68,8 @@ test.failing('a reclaimed message whose dispatch found no free slot is run later
       blockMs: 200,
       failureHandler: createRecovery(racing, { maxDeliveries: 2, backoff: [10], claimIdleMs: CLAIM_IDLE_MS, reclaimIntervalMs: 50 }),
       handlers: {
-        job: async (message) => {
+        job: async (message, context) => {
+          deliveries.set(message.id, context.deliveries);
           if (message.data.holdMs) await sleep(message.data.holdMs);
           await commander.send(processed, ['HINCRBY', processed, message.id, '1']);
         },
@@ -82,9 +81,11 @@ test.failing('a reclaimed message whose dispatch found no free slot is run later
 
     const letters = parseEntries(await commander.send(topic.keys.deadLetter, ['XRANGE', topic.keys.deadLetter, '-', '+']));
     const done = await commander.send<string[]>(processed, ['HGETALL', processed]);
-    // Every message is good and no handler ever failed: all four processed, none dead-lettered.
+    // Every message is good and no handler ever failed: all four processed, none dead-lettered,
+    // and the ghost messages ran with counters of real deliveries only (the ghost's, then this run).
     expect(letters.map((l) => l.fields?.join(' '))).toEqual([]);
     expect(done.filter((_, i) => i % 2 === 0).sort()).toEqual([0, 1, 2, 3].map((n) => appIdOf(prefix, n)).sort());
+    expect([0, 1].map((n) => deliveries.get(appIdOf(prefix, n)))).toEqual([2, 2]);
   } finally {
     await worker.current?.stop();
     client.destroy();

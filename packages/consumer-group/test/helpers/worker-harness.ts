@@ -151,7 +151,6 @@ export interface RedisHarness {
   readonly client: Awaited<ReturnType<typeof connectRedis>>;
   readonly commander: Commander;
   worker<T extends TopicTypes>(options: WorkerOptions<T>, connection?: RedisClientLike | Commander): Worker<T>;
-  track<T extends TopicTypes>(worker: Worker<T>): Worker<T>;
   connect(): Promise<Awaited<ReturnType<typeof connectRedis>>>;
 }
 
@@ -188,11 +187,6 @@ export function useRedis(): RedisHarness {
     /** Creates a worker on the shared client; it is stopped after the test. */
     worker<T extends TopicTypes>(options: WorkerOptions<T>, connection: RedisClientLike | Commander = harness.client): Worker<T> {
       const w = createWorker(connection, options);
-      workers.push(w as unknown as Worker<never>);
-      return w;
-    },
-    /** Tracks a worker made elsewhere (e.g. by README code) for teardown. */
-    track<T extends TopicTypes>(w: Worker<T>): Worker<T> {
       workers.push(w as unknown as Worker<never>);
       return w;
     },
