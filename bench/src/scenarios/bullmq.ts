@@ -156,6 +156,22 @@ async function runAll(ctx: BenchContext, rows: ResultRow[]): Promise<ResultRow[]
         rounds,
         note: `${total.toLocaleString('en-US')} jobs/messages per round, async no-op processor/handler; BullMQ timed from run() to the last 'completed' event, Tributary from start() to the last ack confirmed. Tributary's batchSize = concurrency (the default), so concurrency 1 reads one entry per XREADGROUP.`,
       });
+      if (concurrency === 1) {
+        // The ceiling of one-at-a-time consuming: a raw loop reading COUNT 1 and acking each
+        // message pipelined with the next read (one round trip per message, nothing else).
+        const c = await alternate(rounds, () => rawOneByOne(ctx, stream), () => libWorkerRun(ctx, stream, 1));
+        ctx.log(`one at a time: raw COUNT 1 ${fmt(c.raw)} | tributary ${fmt(c.lib)} msgs/s`);
+        rows.push({
+          scenario: '6d. one at a time, raw ceiling',
+          metric: 'msgs/s',
+          baselineName: 'raw COUNT 1 loop',
+          baseline: median(c.raw),
+          lib: median(c.lib),
+          ratio: median(c.lib) / median(c.raw),
+          rounds,
+          note: 'Informational: a raw XREADGROUP COUNT 1 loop (XACK pipelined with the next read) is what any consumer fetching one message per round trip can reach; 10× BullMQ at concurrency 1 needs more than one message per round trip.',
+        });
+      }
     } finally {
       await ctx.monitor.sendCommand(['UNLINK', stream.key]);
     }

@@ -17,7 +17,7 @@ export const FailureKind = {
   Decode: 'decode',
   /** The payload failed its schema. */
   Validation: 'validation',
-  /** No handler for the entry's type and no default handler. */
+  /** A type the topic does not declare, or no handler for it and no default handler. */
   UnhandledType: 'unhandled-type',
   /** The entry was deleted or trimmed from the stream while pending (no fields left). */
   Deleted: 'deleted',

@@ -354,9 +354,13 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
     try {
       message = decodeMessage(this.topic, entry.id, entry.fields);
     } catch (error) {
-      const kind = error instanceof DecodeError
-        ? error.reason === DecodeFailure.Deleted ? FailureKind.Deleted : FailureKind.Decode
-        : FailureKind.Validation;
+      // A type the topic does not declare is one nobody handles: same kind as a declared type
+      // without a handler, so one policy covers both (e.g. during a rolling deploy).
+      const kind = !(error instanceof DecodeError)
+        ? FailureKind.Validation
+        : error.reason === DecodeFailure.Deleted
+          ? FailureKind.Deleted
+          : error.reason === DecodeFailure.UnknownType ? FailureKind.UnhandledType : FailureKind.Decode;
       this.fail(delivery, undefined, kind, error);
       return;
     }

@@ -81,8 +81,8 @@ test('malformed entries and unhandled types are reported as failures, stay pendi
   expect((byId.get(mismatch)!.error as ValidationError).issues[0]).toMatchObject({ path: 'orderId' });
   expect(byId.get(noType)).toMatchObject({ kind: FailureKind.Decode, outcome: 'pending' });
   expect((byId.get(noType)!.error as DecodeError).reason).toBe('missing-type');
-  // A type the topic does not declare cannot be decoded into a typed message at all.
-  expect(byId.get(undeclared)).toMatchObject({ kind: FailureKind.Decode, outcome: 'pending' });
+  // A type the topic does not declare is a type nobody handles (it cannot be decoded either).
+  expect(byId.get(undeclared)).toMatchObject({ kind: FailureKind.UnhandledType, outcome: 'pending', message: undefined });
   expect((byId.get(undeclared)!.error as DecodeError).reason).toBe('unknown-type');
   // The raw fields travel with the failure (for a dead-letter entry).
   expect(byId.get(badJson)!.fields).toEqual(['type', 'order.created', 'data', '{not json', 'id', 'm-bad-json', 'ts', '1']);
