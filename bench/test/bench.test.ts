@@ -1,0 +1,51 @@
+/**
+ * Keeps `yarn bench` working: runs its quick mode for two scenarios in a child process (against
+ * its own redis-server) and checks that it printed a results table with ratios. It never
+ * asserts speed: performance claims live in docs/benchmarks.md, measured by `yarn bench`.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { spawnScript } from '@tributary/test-utils';
+
+const BENCH = resolve(__dirname, '..');
+
+interface JsonReport {
+  mode: string;
+  rows: { scenario: string; baseline: number; lib: number; ratio?: number }[];
+  failures: string[];
+}
+
+describe('yarn bench --quick', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tributary-bench-test-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs publish and consume scenarios and prints a table with ratios', async () => {
+    const json = join(dir, 'bench.json');
+    // Sources through tsconfig paths (no build needed); the real `yarn bench` measures dist.
+    const script = spawnScript(join(BENCH, 'src', 'run.ts'), {
+      args: ['--quick', '--scenario', 'publish,consume', '--no-write', '--json', json],
+      env: { TSX_TSCONFIG_PATH: join(BENCH, 'tsconfig.src.json') },
+    });
+    const exit = await script.exited;
+    const output = script.output();
+    expect({ exit, tail: output.slice(-2000) }).toEqual({ exit: { code: 0, signal: null }, tail: expect.any(String) });
+
+    // The printed Markdown table: header, and one row per measured comparison with a ratio.
+    expect(output).toMatch(/\| Scenario \| Metric \| Baseline \|/);
+    expect(output).toMatch(/\| 1\. publish one by one \| msgs\/s \|.*\| \d+\.\d\d× \|/);
+    expect(output).toMatch(/\| 3\. consume \+ ack, 1 worker \| msgs\/s \|.*\| \d+\.\d\d× \|/);
+    expect(output).toMatch(/Targets met: \d+\/\d+/);
+
+    const report = JSON.parse(readFileSync(json, 'utf8')) as JsonReport;
+    expect(report.mode).toBe('quick');
+    expect(report.failures).toEqual([]);
+    const scenarios = report.rows.map((r) => r.scenario);
+    expect(scenarios).toEqual(expect.arrayContaining(['1. publish one by one', '3. consume + ack, 1 worker']));
+    for (const row of report.rows) {
+      expect(row.baseline).toBeGreaterThan(0);
+      expect(row.lib).toBeGreaterThan(0);
+      expect(Number.isFinite(row.ratio)).toBe(true);
+    }
+  }, 60_000);
+});
