@@ -17,8 +17,8 @@
 //
 // Run:     yarn tsx examples/src/orders-api.ts                 (PORT=3000; REDIS_URL, default redis://127.0.0.1:6379)
 //          PORT=3001 yarn tsx examples/src/orders-api.ts       (a second instance, same group)
-// Bounded: yarn tsx examples/src/orders-api.ts --messages 50   (posts 50 sample orders to itself, some
-//          invalid and some poison, waits until each is processed or dead-lettered, prints a summary, exits)
+// Bounded: yarn tsx examples/src/orders-api.ts --messages 50   (on a free port, posts 50 sample orders to itself,
+//          some invalid and some poison, waits until each is processed or dead-lettered, prints a summary, exits)
 // Other flags: --reset (delete the topic's keys first), --quiet. Env: TOPIC (default example-orders),
 // HOST (default 127.0.0.1), WORK_MS (simulated work per order, "min-max", default 5-25).
 import { parseArgs } from 'node:util';
@@ -40,7 +40,8 @@ function envNumber(name: string, fallback: number, check: (n: number) => boolean
   if (!Number.isFinite(n) || !check(n)) usageError(`${name}=${raw} is not valid`, USAGE);
   return n;
 }
-const port = envNumber('PORT', 3000, (n) => Number.isInteger(n) && n >= 0 && n < 65536);
+// The bounded self-test needs no fixed port: a free one, unless PORT says otherwise.
+const port = envNumber('PORT', messages === undefined ? 3000 : 0, (n) => Number.isInteger(n) && n >= 0 && n < 65536);
 const consumers = envNumber('CONSUMERS', 2, (n) => Number.isInteger(n) && n >= 1 && n <= 64);
 const failureRate = envNumber('FAILURE_RATE', 0.1, (n) => n >= 0 && n <= 1);
 const [minWork, maxWork] = (process.env.WORK_MS || '5-25').split('-').map(Number) as [number, number | undefined];
@@ -51,16 +52,24 @@ const client = await connect();
 const topic = ordersTopic(process.env.TOPIC || 'example-orders');
 if (args.reset) console.log(`reset: deleted ${await deleteTopicKeys(client, topic)} keys of ${topic.keys.stream}`);
 
-const service: OrdersService = await startOrdersService({
-  client,
-  topic,
-  port,
-  host: process.env.HOST || '127.0.0.1',
-  consumers,
-  failureRate,
-  workMs: [minWork, maxWork ?? minWork],
-  verbose: messages === undefined && !args.quiet,
-});
+const host = process.env.HOST || '127.0.0.1';
+let service: OrdersService;
+try {
+  service = await startOrdersService({
+    client,
+    topic,
+    port,
+    host,
+    consumers,
+    failureRate,
+    workMs: [minWork, maxWork ?? minWork],
+    verbose: messages === undefined && !args.quiet,
+  });
+} catch (error) {
+  console.error(`cannot start the orders api on ${host}:${port}: ${(error as Error).message} (another PORT?)`);
+  await client.close();
+  process.exit(1);
+}
 console.log(`orders api listening on ${service.url} (stream ${topic.keys.stream}, group ${ORDER_GROUP}, ${consumers} consumers ${service.instance}-c1…, failure rate ${failureRate}, Redis ${redisUrl()})`);
 
 let code = 0;

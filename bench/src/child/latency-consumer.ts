@@ -1,7 +1,7 @@
 /**
  * Child process: one consumer (raw loop or worker) recording, per message, receive time minus
- * the payload's send time. Starts when the parent pushes to `goKey`; prints
- * `RESULT {"count":…,"p50":…,…}` (ms, warm-up messages dropped) after `total` messages.
+ * the payload's send time. Prints `READY` once reading, and `RESULT {"count":…,"p50":…,…}`
+ * (ms, warm-up messages dropped) after `total` messages.
  */
 import { childConfig, printResult } from '../children.js';
 import { startLibConsumer, startRawConsumer } from '../consumers.js';
@@ -14,7 +14,6 @@ interface Config {
   side: 'raw' | 'lib';
   topic: string;
   group: string;
-  goKey: string;
   total: number;
   warmup: number;
   count: number;
@@ -34,11 +33,11 @@ async function main(): Promise<void> {
     if (received < c.total) samples[received] = hrNow() - data.sentAt;
     if (++received === c.total) done();
   };
-  process.stdout.write('READY\n');
-  await client.sendCommand(['BLPOP', c.goKey, '0']);
   const consumer = c.side === 'raw'
     ? await startRawConsumer(client, { key: topic.keys.stream, group: c.group, consumer: 'latency', count: c.count, onMessage })
     : await startLibConsumer(client, { topic, group: c.group, consumer: 'latency', concurrency: c.count, batchSize: c.count, onMessage });
+  // Reading (its first blocking read is on its way) before the producer is told to start.
+  process.stdout.write('READY\n');
   await finished;
   await consumer.stop();
   printResult(summarizeLatencies(samples.subarray(Math.min(c.warmup, c.total - 1))));

@@ -2,7 +2,8 @@
  * Child process: a live peer of a worker that will be killed. Library: a worker with
  * createRecovery (claimIdleMs, reclaimIntervalMs). Raw: an XREADGROUP loop plus an XAUTOCLAIM
  * sweep every `reclaimIntervalMs` for entries idle ≥ `claimIdleMs`, processing and acking what
- * it claims. Runs until SIGTERM; prints `RESULT {"handled":n}`.
+ * it claims. Starts reading when the parent pushes to `goKey` (after the victim took the
+ * messages) and prints `STARTED`; runs until SIGTERM; prints `RESULT {"handled":n}`.
  */
 import { createRecovery } from '@tributary/recovery';
 import { createWorker } from '@tributary/consumer-group';
@@ -14,6 +15,7 @@ import { connectBench } from '../redis-setup.js';
 interface Config {
   url: string;
   side: 'raw' | 'lib';
+  goKey: string;
   topic: string;
   group: string;
   consumer: string;
@@ -29,6 +31,9 @@ async function main(): Promise<void> {
   const key = topic.keys.stream;
   let handled = 0;
   let stop: () => Promise<void>;
+  // Connected and loaded, but not reading yet: the victim must get the messages first.
+  process.stdout.write('READY\n');
+  await client.sendCommand(['BLPOP', c.goKey, '0']);
   if (c.side === 'lib') {
     const worker = createWorker(client, {
       topic,
@@ -71,7 +76,7 @@ async function main(): Promise<void> {
       await reader.stop();
     };
   }
-  process.stdout.write('READY\n');
+  process.stdout.write('STARTED\n');
   await terminated;
   await stop();
   printResult({ handled });

@@ -15,12 +15,11 @@ async function latencyRun(ctx: BenchContext, side: 'raw' | 'lib'): Promise<Laten
   const group = freshName('g');
   await createGroup(ctx.monitor, topic.keys.stream, group);
   const consumer = startChild('latency-consumer', {
-    url: ctx.url, side, topic: topic.name, group, goKey: `${group}:go-c`, total, warmup, count: BATCH,
+    url: ctx.url, side, topic: topic.name, group, total, warmup, count: BATCH,
   });
   const producer = startChild('latency-producer', { url: ctx.url, side, topic: topic.name, goKey: `${group}:go-p`, rate, total });
   try {
     await Promise.all([consumer.ready(), producer.ready()]);
-    await ctx.monitor.sendCommand(['LPUSH', `${group}:go-c`, 'go']);
     // Let the consumer's first (blocking) read reach the server before the first message.
     await new Promise((resolve) => setTimeout(resolve, 200));
     await ctx.monitor.sendCommand(['LPUSH', `${group}:go-p`, 'go']);
@@ -31,7 +30,7 @@ async function latencyRun(ctx: BenchContext, side: 'raw' | 'lib'): Promise<Laten
     return await consumer.result<LatencySummary>(60_000);
   } finally {
     await Promise.all([consumer.kill(), producer.kill()]);
-    await ctx.monitor.sendCommand(['UNLINK', topic.keys.stream, `${group}:go-c`, `${group}:go-p`]);
+    await ctx.monitor.sendCommand(['UNLINK', topic.keys.stream, `${group}:go-p`]);
   }
 }
 

@@ -109,7 +109,8 @@ export const timeoutScenario: Scenario = {
   name: 'timeout',
   title: "node-redis per-command timeout: default client (5 s) vs commandOptions { timeout: 0 }",
   async run(ctx) {
-    const { timeoutMessages: n, publishWindow: w, rounds } = ctx.sizes;
+    const { timeoutMessages: n, publishWindow: w } = ctx.sizes;
+    const rounds = Math.min(3, ctx.sizes.rounds);
     const defaultClient = await connectDefault(ctx.url);
     try {
       await rawPublish(defaultClient, ctx.monitor, Math.min(n, 5000), w);

@@ -7,18 +7,21 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
-import { connectRedis, defineTopic, type OutgoingMessage, toCommander } from '@tributary/core';
+import { connectRedis, defineTopic, encodeMessage, type OutgoingMessage, toCommander } from '@tributary/core';
 import {
+  createCheckpointReader,
   createWorker,
   destroyGroup,
   ensureGroup,
   type FailureHandler,
   getGroupInfo,
+  iterateHistory,
   listConsumers,
   listGroups,
+  readHistory,
 } from '@tributary/consumer-group';
 import { type RedisServer, startRedis, waitFor } from '@tributary/test-utils';
-import { pendingCount, publish } from './helpers/worker-harness.js';
+import { pendingCount, publish, publishRaw } from './helpers/worker-harness.js';
 
 const README = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
 
@@ -303,6 +306,127 @@ test('a failure-handler plug-in', async () => {
   expect(await pendingCount(toCommander(client), orders, 'audited')).toBe(1);
 });
 
+test('history: the newest page, then the next one', async () => {
+  const logs = captureConsole();
+  const { orders, client } = await setup();
+  const ids = await publish(client, orders, Array.from({ length: 25 }, (_, i) => created(`o-${i}`, i)));
+
+  // ── README: "Reading history" ──────────────────────────────────────────────────────────
+  // The 20 newest orders, newest first, then the 20 before them (what GET /orders/history serves):
+  const newest = await readHistory(client, { topic: orders, reverse: true, count: 20 });
+  for (const msg of newest.messages) console.log(msg.streamId, msg.type, msg.data.orderId);
+  if (newest.next) {
+    const older = await readHistory(client, { topic: orders, reverse: true, count: 20, end: newest.next });
+    console.log(`${older.messages.length} older orders, next: ${older.next ?? 'none'}`);
+  }
+  // ───────────────────────────────────────────────────────────────────────────────────────
+  expect(newest.next).toBe(`(${ids[5]}`); // exclusive: the next page starts below the last one shown
+  expect(newest.malformed).toEqual([]);
+  expect(logs).toEqual([
+    ...ids.slice(5).reverse().map((id, i) => `log: ${id} order.created o-${24 - i}`),
+    'log: 5 older orders, next: none',
+  ]);
+});
+
+test('history: iterateHistory rebuilds a projection page by page', async () => {
+  const logs = captureConsole();
+  const { orders, client } = await setup();
+  const commander = toCommander(client);
+  const key = orders.keys.stream;
+  // Written long before the range (ID time 1970): left out.
+  await commander.send(key, ['XADD', key, '1000-0', ...encodeMessage(orders, created('ancient', 1))]);
+  await publish(client, orders, Array.from({ length: 600 }, (_, i) => created(`o-${i}`, i)));
+  await publish(client, orders, [{ type: 'order.cancelled', data: { orderId: 'o-0', reason: 'duplicate' } }]);
+  const badId = await publishRaw(client, orders, ['type', 'order.created', 'data', '{"orderId":"o-x"}']); // no amount
+  await commander.send(undefined, ['CONFIG', 'RESETSTAT']);
+
+  // ── README: iterateHistory ─────────────────────────────────────────────────────────────
+  // Rebuild a projection from the last 24 hours, 500 entries per XRANGE:
+  const amounts = new Map<string, number>();
+  const since = new Date(Date.now() - 24 * 3600_000);
+  for await (const page of iterateHistory(client, { topic: orders, start: since, count: 500 })) {
+    for (const msg of page.messages) {
+      if (msg.type === 'order.created') amounts.set(msg.data.orderId, msg.data.amount);
+      else amounts.delete(msg.data.orderId);
+    }
+    for (const bad of page.malformed) console.warn(`skipped ${bad.streamId}: ${bad.error.message}`);
+  }
+  // ───────────────────────────────────────────────────────────────────────────────────────
+  expect(amounts.size).toBe(599);
+  expect(amounts.has('o-0') || amounts.has('ancient') || amounts.has('o-x')).toBe(false);
+  expect(amounts.get('o-599')).toBe(599);
+  expect(logs).toHaveLength(1);
+  expect(logs[0]).toMatch(new RegExp(`^warn: skipped ${badId}: \\S`));
+  // 602 entries in range, 500 a page: two XRANGE calls (each reads one entry ahead).
+  const commandStats = String(await commander.send(undefined, ['INFO', 'commandstats']));
+  expect(commandStats).toMatch(/cmdstat_xrange:calls=2,/);
+});
+
+test('checkpointed reader: in order, a failure retried, resumed by the next reader of that name', async () => {
+  const logs = captureConsole();
+  const { orders, client } = await setup();
+  const commander = toCommander(client);
+  const calls: string[] = [];
+  const index = new Map<string, number>();
+  let unindexFailures = 1; // the search service fails once
+  const indexOrder = async (orderId: string, amount: number) => {
+    calls.push(`index ${orderId}`);
+    index.set(orderId, amount);
+  };
+  const unindexOrder = async (orderId: string, signal: AbortSignal) => {
+    expect(signal.aborted).toBe(false);
+    calls.push(`unindex ${orderId}`);
+    if (unindexFailures-- > 0) throw new Error('search service unavailable');
+    index.delete(orderId);
+  };
+  const ids = await publish(client, orders, [
+    created('o-1', 10),
+    { type: 'order.cancelled', data: { orderId: 'o-1', reason: 'duplicate' } },
+    created('o-2', 20),
+  ]);
+
+  // ── README: "Checkpointed reader" ──────────────────────────────────────────────────────
+  const indexer = createCheckpointReader(client, {
+    topic: orders,
+    name: 'search-index', // its position lives in {orders}:checkpoint:search-index
+    startId: '0', // first start only: read the whole stream; later starts resume from the checkpoint
+    handlers: {
+      'order.created': async (msg) => {
+        await indexOrder(msg.data.orderId, msg.data.amount); // resolves → the checkpoint moves past it
+      },
+      'order.cancelled': async (msg, ctx) => {
+        await unindexOrder(msg.data.orderId, ctx.signal); // throws → retried; later messages wait
+      },
+    },
+  });
+  indexer.on('message-error', (e) => console.warn(`${e.streamId} failed (attempt ${e.attempt}), retry in ${e.retryInMs} ms`));
+  await indexer.start();
+  // ───────────────────────────────────────────────────────────────────────────────────────
+  cleanups.push(() => indexer.stop());
+
+  await waitFor(async () => (await indexer.position()) === ids[2]);
+  expect(calls).toEqual(['index o-1', 'unindex o-1', 'unindex o-1', 'index o-2']); // o-2 waited for the retry
+  expect([...index]).toEqual([['o-2', 20]]);
+  expect(logs).toEqual([`warn: ${ids[1]} failed (attempt 1), retry in 1000 ms`]);
+  expect(indexer.checkpointKey).toBe('{orders}:checkpoint:search-index');
+  expect(await commander.send(indexer.checkpointKey, ['GET', '{orders}:checkpoint:search-index'])).toBe(ids[2]);
+  expect(indexer.stats()).toEqual({ handled: 3, failedAttempts: 1, malformed: 0 });
+  await indexer.stop();
+  expect(indexer.running).toBe(false);
+  expect(await indexer.position()).toBe(ids[2]);
+
+  // A new reader under the same name resumes after the checkpoint (startId no longer matters).
+  const [later] = await publish(client, orders, [created('o-3', 30)]);
+  const seen: string[] = [];
+  const resumed = createCheckpointReader(client, { topic: orders, name: 'search-index', startId: '0', defaultHandler: (msg) => void seen.push(msg.streamId) });
+  cleanups.push(() => resumed.stop());
+  const started = new Promise((resolve) => resumed.once('started', resolve));
+  await resumed.start();
+  await expect(started).resolves.toEqual({ name: 'search-index', position: ids[2] });
+  await waitFor(async () => (await resumed.position()) === later);
+  expect(seen).toEqual([later]);
+});
+
 test('every TypeScript block of the README appears verbatim in this file', () => {
   const self = readFileSync(__filename, 'utf8');
   const normalize = (text: string) => text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
@@ -312,7 +436,7 @@ test('every TypeScript block of the README appears verbatim in this file', () =>
   const selfImports = new Map<string, Set<string>>();
   for (const m of self.matchAll(importRe)) selfImports.set(m[2]!, new Set([...(selfImports.get(m[2]!) ?? []), ...namesOf(m[1]!)]));
   const blocks = [...README.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
-  expect(blocks.length).toBe(9);
+  expect(blocks.length).toBe(12);
   for (const block of blocks) {
     // Imports: every name the README imports is imported here from the same module.
     for (const m of block.matchAll(importRe)) {
