@@ -1,5 +1,8 @@
 import { type Commander, isNoGroupReply, toTributaryError, type TributaryError } from '@tributary/core';
 
+/** Longest an ack held for the read loop waits before it is sent on the shared connection. */
+const HOLD_FOR_READER_MS = 20;
+
 /**
  * Collects stream IDs to acknowledge and sends them in few XACK calls: everything acked in
  * one turn of the event loop goes out together (sooner when `maxBatch` is reached). XACKs are
@@ -7,8 +10,17 @@ import { type Commander, isNoGroupReply, toTributaryError, type TributaryError }
  * dropped while the worker runs.
  */
 export class AckBatcher {
+  /**
+   * Set by the worker while its read loop is between reads (its reader idle): acks then wait for
+   * the loop, which sends them on the reader right before its next read, in the same write. Sent
+   * on the shared connection instead, the next read would first wait for their reply (see
+   * {@link AckBatcher.settled}): one more round trip per batch. If no read comes within
+   * {@link HOLD_FOR_READER_MS} (slow handlers), they go out on the shared connection anyway.
+   */
+  holdForReader = false;
   private queue: string[] = [];
   private scheduled = false;
+  private holdTimer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private retryTimer: NodeJS.Timeout | undefined;
 
@@ -29,6 +41,13 @@ export class AckBatcher {
   /** Queues one ID; it is sent at the end of this turn of the event loop. */
   add(id: string): void {
     this.queue.push(id);
+    if (this.holdForReader) {
+      this.holdTimer ??= setTimeout(() => {
+        this.holdTimer = undefined;
+        this.flush();
+      }, HOLD_FOR_READER_MS);
+      return;
+    }
     if (this.queue.length >= this.maxBatch) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
@@ -43,6 +62,8 @@ export class AckBatcher {
    */
   flush(via: Commander = this.commander): void {
     this.scheduled = false;
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
     while (this.queue.length > 0) {
       const ids = this.queue.length <= this.maxBatch ? this.queue : this.queue.slice(0, this.maxBatch);
       this.queue = this.queue.length <= this.maxBatch ? [] : this.queue.slice(this.maxBatch);

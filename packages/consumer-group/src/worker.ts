@@ -262,6 +262,7 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
       // the shared connection are awaited (rarely any), queued ones go first on the reader.
       await this.acks.settled(this.readAbort.signal);
       if (this.readAbort.signal.aborted) break;
+      this.acks.holdForReader = false;
       this.acks.flush(reader);
       const count = Math.min(this.freeSlots(), this.batchSize);
       const args = ['XREADGROUP', 'GROUP', this.group, this.consumer, 'COUNT', String(count)];
@@ -275,6 +276,8 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
         });
         entries = parseReadReply(reply).values().next().value ?? [];
         failures = 0;
+        // Until the next read, acks wait to go out on the reader ahead of it (see AckBatcher).
+        this.acks.holdForReader = true;
       } catch (error) {
         if (this.readAbort.signal.aborted) break;
         if (isNoGroupReply(error)) {
@@ -299,6 +302,7 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
         for (const entry of entries) this.startEntry(entry, 1);
       }
     }
+    this.acks.holdForReader = false;
   }
 
   private pause(ms: number): Promise<void> {

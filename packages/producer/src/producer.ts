@@ -135,22 +135,20 @@ export function createProducer<T extends TopicTypes>(client: RedisClientLike, op
     : (args: string[]) => commander.send(stream, args, commandOptions);
 
   // The hot path: no option parsing, a prebuilt head, one `.then` doing both the release and
-  // the reply mapping.
+  // the reply mapping; the rejection handler is shared (it needs nothing from the call).
+  const xaddFailed = (error: unknown): never => {
+    release();
+    throw publishError(error, xaddContext);
+  };
   const xadd = (head: readonly string[], fields: string[]): Promise<PublishResult> => {
     const id = fields[5]!;
     const sent = sendXadd(head.concat(fields));
     inFlight++;
-    return sent.then(
-      (reply) => {
-        release();
-        if (reply === null || reply === undefined) throw streamMissingError(stream, xaddContext);
-        return { streamId: String(reply), id, duplicate: false };
-      },
-      (error: unknown) => {
-        release();
-        throw publishError(error, xaddContext);
-      },
-    );
+    return sent.then((reply) => {
+      release();
+      if (reply === null || reply === undefined) throw streamMissingError(stream, xaddContext);
+      return { streamId: String(reply), id, duplicate: false };
+    }, xaddFailed);
   };
 
   const idempotentXadd = (key: string, r: Retention, noMk: boolean, fields: string[], now: number): Promise<PublishResult> => {

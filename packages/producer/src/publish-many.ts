@@ -2,6 +2,7 @@ import {
   type Commander,
   defineScript,
   encodeMessage,
+  Field,
   InvalidArgumentError,
   isTributaryError,
   type LuaScript,
@@ -13,7 +14,7 @@ import {
   type TopicTypes,
   TributaryError,
 } from '@tributary/core';
-import { packFields } from './pack-fields.js';
+import { packEntries } from './pack-entries.js';
 import { batchError, streamMissingError, writtenStateOf } from './producer-errors.js';
 import type { PublishManyResult } from './publish-result.js';
 
@@ -21,14 +22,14 @@ import type { PublishManyResult } from './publish-result.js';
  * Appends many entries in one server round trip.
  *
  * KEYS[1] stream. ARGV[1] `'1'` for NOMKSTREAM, ARGV[2] number of trim arguments, then the trim
- * arguments, then the entries' field lists packed by {@link packFields} (decoded by the built-in
- * `cmsgpack`, so no per-field script argument and no `unpack` of a huge table).
+ * arguments, then the entries packed by {@link packEntries} (`[type, data, id, ts, headers…]`
+ * each, decoded by the built-in `cmsgpack`: no per-field script argument, no huge `unpack`).
  *
  * Retention: the first XADD carries NOMKSTREAM and the trim arguments, so a missing stream or an
  * option the server rejects (MINID before 6.2) fails before anything is written; one XTRIM with
  * the same arguments runs after the last append. The script is atomic, so nobody can observe
  * the stream in between: the result equals trimming on every XADD, and the appends in between
- * are plain `XADD key * <8 fields>` calls (no argument table to build).
+ * are plain `XADD key * type … data … id … ts …` calls with no argument table to build.
  *
  * Write failures are caught (`redis.pcall`) so the reply always says how many entries went in:
  * `{ids, status, error}`, `ids` joined by spaces, with status 0 = all appended, 1 = stream
@@ -43,21 +44,32 @@ local xadd = redis.pcall
 local function reply(status, err)
   return {table.concat(ids, ' '), status, err}
 end
+local function withFields(args, f)
+  local n = #args
+  args[n + 1] = '${Field.Type}'
+  args[n + 2] = f[1]
+  args[n + 3] = '${Field.Data}'
+  args[n + 4] = f[2]
+  args[n + 5] = '${Field.Id}'
+  args[n + 6] = f[3]
+  args[n + 7] = '${Field.Ts}'
+  args[n + 8] = f[4]
+  for k = 5, #f do args[n + 4 + k] = f[k] end
+  return args
+end
 for m = 1, #entries do
   local f = entries[m]
   local id
   if m == 1 then
-    local args = {key}
-    if ARGV[1] == '1' then args[#args + 1] = 'NOMKSTREAM' end
-    for t = 1, ntrim do args[#args + 1] = ARGV[2 + t] end
-    args[#args + 1] = '*'
-    local h = #args
-    for k = 1, #f do args[h + k] = f[k] end
-    id = xadd('XADD', unpack(args))
-  elseif #f == 8 then
-    id = xadd('XADD', key, '*', f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8])
+    local head = {key}
+    if ARGV[1] == '1' then head[#head + 1] = 'NOMKSTREAM' end
+    for t = 1, ntrim do head[#head + 1] = ARGV[2 + t] end
+    head[#head + 1] = '*'
+    id = xadd('XADD', unpack(withFields(head, f)))
+  elseif #f == 4 then
+    id = xadd('XADD', key, '*', '${Field.Type}', f[1], '${Field.Data}', f[2], '${Field.Id}', f[3], '${Field.Ts}', f[4])
   else
-    id = xadd('XADD', key, '*', unpack(f))
+    id = xadd('XADD', unpack(withFields({key, '*'}, f)))
   end
   if type(id) == 'table' then return reply(2, tostring(id.err)) end
   if not id then return reply(1, '') end
@@ -143,7 +155,7 @@ export async function publishBatch<T extends TopicTypes>(
   };
 
   const send = async (chunk: readonly Encoded[]): Promise<void> => {
-    const packed = packFields(chunk.map((entry) => entry.fields));
+    const packed = packEntries(chunk.map((entry) => entry.fields));
     // node-redis accepts Buffers next to strings; RedisArgument is not part of Commander's type.
     const args = ['EVAL', PUBLISH_MANY_SCRIPT.source, '1', target.stream, ...head, packed as unknown as string];
     let reply: BatchReply;

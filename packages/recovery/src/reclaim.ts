@@ -112,7 +112,7 @@ export async function releaseClaims(
 }
 
 /** One XAUTOCLAIM … JUSTID call: IDs taken (counter not bumped), cursor, and deleted IDs. */
-export interface AutoClaim {
+interface AutoClaim {
   /** Cursor for the next call; `0-0` when the walk reached the end of the pending list. */
   readonly cursor: string;
   /** IDs now held by the consumer, idle time reset, delivery counter unchanged. */

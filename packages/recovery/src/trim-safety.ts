@@ -53,7 +53,7 @@ export interface TrimCheck {
 }
 
 /** Stream-level facts for {@link undeliveredDeleted}, from XINFO STREAM. */
-export interface StreamFacts {
+interface StreamFacts {
   readonly length: number;
   readonly firstEntryId: string | undefined;
   readonly maxDeletedEntryId: string | undefined;
