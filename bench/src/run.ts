@@ -15,6 +15,14 @@ import { sizesFor } from './sizes.js';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
 
+/** Which build of the library this process loaded (see ensure-build.ts and tsconfig*.json). */
+function libraryOrigin(): string {
+  const path = require.resolve('@tributary/core');
+  if (path.includes('.bench-tmp')) return 'packages/*/dist/cjs (tsc output, as installed), snapshotted to bench/.bench-tmp by `yarn bench`';
+  if (path.endsWith('.ts')) return 'TypeScript sources through tsx (`bench:src`; tsx adds a `__name()` call per closure created, slightly slowing the library)';
+  return path.replace(REPO_ROOT + '/', '');
+}
+
 function log(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
 }
@@ -45,6 +53,7 @@ function report(rows: readonly ResultRow[], facts: MachineFacts, options: RunOpt
     '',
     factsMarkdown(facts),
     `- Mode: ${options.mode}${options.scenarios.length > 0 ? ` (scenarios: ${options.scenarios.join(', ')})` : ''}; ran ${seconds.toFixed(0)} s; redis: ${redisUrl.startsWith('redis://127.0.0.1') && !process.env.REDIS_URL ? 'private redis-server started by the bench (no RDB, no AOF)' : 'REDIS_URL'}`,
+    `- Library loaded from: ${libraryOrigin()}`,
     `- Sizes: \`${JSON.stringify(sizes)}\``,
     '',
     '## Results',
@@ -78,7 +87,7 @@ async function main(): Promise<void> {
   const scenarios = selectScenarios(options.scenarios);
   const started = Date.now();
   const server = await acquireServer();
-  log(`redis ${server.url}${server.owned ? ' (private redis-server)' : ' (REDIS_URL)'}, mode ${options.mode}`);
+  log(`redis ${server.url}${server.owned ? ' (private redis-server)' : ' (REDIS_URL)'}, mode ${options.mode}; library: ${libraryOrigin()}`);
   const client = await connectBench(server.url);
   const monitor = await connectBench(server.url);
   const rows: ResultRow[] = [];

@@ -9,7 +9,7 @@ export const DEFAULT_CHUNK_SIZE = 500;
 
 /**
  * Largest accepted {@link PublishManyOptions.chunkSize}. One chunk is one Lua script call, and
- * Redis runs nothing else while a script runs: 10,000 appends take roughly 10 ms.
+ * Redis serves no other client while a script runs: 10,000 appends take tens of milliseconds.
  */
 export const MAX_CHUNK_SIZE = 10_000;
 
