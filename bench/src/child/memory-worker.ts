@@ -25,15 +25,17 @@ interface Sample {
   at: number;
   rss: number;
   heapUsed: number;
+  heapTotal: number;
+  external: number;
 }
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-function sample(at: number): Sample {
-  gc();
+function sample(at: number, collect = true): Sample {
+  if (collect) gc();
   const m = process.memoryUsage();
-  return { at, rss: m.rss, heapUsed: m.heapUsed };
+  return { at, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external };
 }
 
 async function main(): Promise<void> {
@@ -43,6 +45,9 @@ async function main(): Promise<void> {
   let received = 0;
   let first: Sample | undefined;
   let peakRss = 0;
+  // Ten evenly spaced samples without a forced GC: the shape of the curve, not just two points.
+  const series: Sample[] = [];
+  const every = Math.max(1, Math.floor(c.total / 10));
   let done: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => {
     done = resolve;
@@ -50,6 +55,7 @@ async function main(): Promise<void> {
   const onMessage = (): void => {
     received++;
     if (received % 10_000 === 0) peakRss = Math.max(peakRss, process.memoryUsage.rss());
+    if (received % every === 0) series.push(sample(received, false));
     // Sampled from a timer, not inside the handler: the handler's own closure is not measured.
     if (received === c.firstSample) setImmediate(() => { first = sample(c.firstSample); });
     if (received === c.total) done();
@@ -63,7 +69,7 @@ async function main(): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve));
   const last = sample(received);
   await consumer.stop();
-  printResult({ first, last, peakRss: Math.max(peakRss, last.rss) });
+  printResult({ first, last, peakRss: Math.max(peakRss, last.rss), series });
   await client.close();
 }
 

@@ -10,11 +10,14 @@ interface Sample {
   at: number;
   rss: number;
   heapUsed: number;
+  heapTotal: number;
+  external: number;
 }
 interface MemoryResult {
   first: Sample;
   last: Sample;
   peakRss: number;
+  series: Sample[];
 }
 
 async function memoryRun(ctx: BenchContext, stream: FilledStream, side: 'raw' | 'lib'): Promise<MemoryResult> {
@@ -48,7 +51,8 @@ export const memoryScenario: Scenario = {
       const raw = await memoryRun(ctx, stream, 'raw');
       const lib = await memoryRun(ctx, stream, 'lib');
       for (const [name, r] of [['raw', raw], ['lib', lib]] as const) {
-        ctx.log(`${name}: RSS ${mb(r.first.rss)} MiB at ${r.first.at} → ${mb(r.last.rss)} MiB at ${r.last.at} (peak ${mb(r.peakRss)}); heap ${mb(r.first.heapUsed)} → ${mb(r.last.heapUsed)} MiB`);
+        ctx.log(`${name}: RSS ${mb(r.first.rss)} MiB at ${r.first.at} → ${mb(r.last.rss)} MiB at ${r.last.at} (peak ${mb(r.peakRss)}); heap ${mb(r.first.heapUsed)} → ${mb(r.last.heapUsed)} MiB (total ${mb(r.first.heapTotal)} → ${mb(r.last.heapTotal)}), external ${mb(r.first.external)} → ${mb(r.last.external)} MiB`);
+        ctx.log(`${name} RSS/heapTotal every 10%: ${r.series.map((x) => `${mb(x.rss)}/${mb(x.heapTotal)}`).join(' ')}`);
       }
       const rssGrowth = growth(lib, 'rss');
       const rows: ResultRow[] = [
