@@ -8,7 +8,7 @@ export interface HandlerContext {
   readonly consumer: string;
   /** How many times the server has delivered this message, this delivery included. */
   readonly deliveries: number;
-  /** Aborted when the handler times out or stop() gives up waiting: stop work when it fires. */
+  /** Aborted when the handler times out, stop() gives up waiting, or a peer took the message over (lease lost): stop work when it fires. */
   readonly signal: AbortSignal;
   /** Acks now. Required in `ackMode: 'manual'` (may be called after the handler returned). */
   ack(): void;

@@ -8,9 +8,11 @@ import {
   DecodeFailure,
   decodeMessage,
   InvalidArgumentError,
+  isErrorReply,
   isNoGroupReply,
   type MessageOf,
   parseOptions,
+  parseEntries,
   parseReadReply,
   type RedisClientLike,
   reconnectDelay,
@@ -250,13 +252,20 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
 
   private async readLoop(): Promise<void> {
     // '0' first: this consumer's own pending list (a restart under the same name resumes its
-    // unfinished work), then '>' for new messages. After a read error the pending list is read
-    // again: replies lost with a dropped connection leave entries delivered to us but unseen.
+    // unfinished work), then '>' for new messages. After a read error the pending list is
+    // checked again (resync): replies lost with a dropped connection leave entries delivered to
+    // us but unseen.
     let cursor: string | null = '0';
+    let resync = false;
     let failures = 0;
     const reader = this.reader!;
     while (!this.readAbort.signal.aborted) {
       await this.waitForSlot();
+      if (resync && !this.readAbort.signal.aborted) {
+        resync = !(await this.resyncOwnPending());
+        if (resync) await this.pause(reconnectDelay(failures++, 2000));
+        continue;
+      }
       // Acks of finished handlers reach Redis before the read that refills their slots, else
       // the pending list briefly holds more than `concurrency` entries: XACKs already sent on
       // the shared connection are awaited (rarely any), queued ones go first on the reader.
@@ -287,7 +296,7 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
         }
         this.emit('worker-error', { stage: 'read', error: toTributaryError(error, `XREADGROUP ${this.key}`) });
         await this.pause(reconnectDelay(failures++, 2000));
-        cursor = '0';
+        if (cursor === null) resync = true; // still in the first drain: it simply goes on from its cursor
         continue;
       }
       if (cursor !== null) {
@@ -313,6 +322,44 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
       const timer = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve(); }, ms);
       signal.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  /**
+   * Picks up entries of our own pending list that are not being handled, after a read error.
+   * Not XREADGROUP from `0`: that counts a delivery for every entry it returns, including
+   * those still in flight, so every dropped connection would cost them an attempt. XPENDING
+   * counts nothing, and XCLAIM then counts one delivery for just the entries we start.
+   * @returns false if Redis could not be reached (try again later)
+   */
+  private async resyncOwnPending(): Promise<boolean> {
+    const free = this.freeSlots();
+    if (free <= 0) return true;
+    try {
+      const listed = await this.commander.send<unknown[]>(this.key, [
+        'XPENDING', this.key, this.group, '-', '+', String(Math.min(this.inFlight.size + free, 10_000)), this.consumer,
+      ]);
+      const counts = new Map<string, number>();
+      for (const item of listed ?? []) {
+        const [id, , , delivered] = item as [string, string, number, number];
+        if (!this.inFlight.has(String(id)) && counts.size < free) counts.set(String(id), Number(delivered));
+      }
+      if (counts.size === 0) return true;
+      const claimed = parseEntries(await this.commander.send(this.key, ['XCLAIM', this.key, this.group, this.consumer, '0', ...counts.keys()]));
+      const gone = new Set(counts.keys());
+      for (const entry of claimed) {
+        gone.delete(entry.id);
+        this.startEntry(entry, (counts.get(entry.id) ?? 0) + 1);
+      }
+      // Entries deleted from the stream while pending: XCLAIM drops them (Redis ≥ 7). Say so.
+      if (gone.size > 0) this.emit('lost', { group: this.group, consumer: this.consumer, streamIds: [...gone], reason: 'trimmed' });
+      return true;
+    } catch (error) {
+      if (this.readAbort.signal.aborted) return true;
+      this.emit('worker-error', { stage: 'read', error: toTributaryError(error, `XPENDING/XCLAIM ${this.key}`) });
+      // Redis answered (e.g. NOGROUP after the stream was deleted): the next read deals with
+      // it (NOGROUP policy). Only an unreachable server means trying the resync again.
+      return isErrorReply(error);
+    }
   }
 
   /** NOGROUP policy. Returns false when the worker must stop. */
@@ -479,6 +526,8 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
             // Settled meanwhile (acked): not a loss. Lost once is enough: it never comes back.
             if (kept.has(d.streamId) || d.leaseLost || this.inFlight.get(d.streamId) !== d) continue;
             d.leaseLost = true;
+            // A peer owns it now and will handle it: tell the handler to stop (ctx.signal).
+            d.abort('lease lost to another consumer');
             this.emit('lease-lost', { streamId: d.streamId, consumer: this.consumer });
           }
         },

@@ -13,7 +13,7 @@ export {
   isTributaryError,
 } from './errors.js';
 export type { ErrorCodeValue, DecodeFailureValue, TributaryErrorOptions, ValidationIssue } from './errors.js';
-export { toTributaryError, isNoGroupReply, isBusyGroupReply, isNoScriptReply } from './redis-errors.js';
+export { toTributaryError, isErrorReply, isNoGroupReply, isBusyGroupReply, isNoScriptReply } from './redis-errors.js';
 export { validateName, MAX_NAME_LENGTH } from './names.js';
 export { topicKeys } from './keys.js';
 export type { TopicKeys } from './keys.js';

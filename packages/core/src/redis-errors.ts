@@ -1,3 +1,4 @@
+import { ErrorReply } from 'redis';
 import { ErrorCode, NoGroupError, TributaryError, UnsupportedError } from './errors.js';
 
 /** The first word of a Redis error reply, e.g. `NOGROUP`, `BUSYGROUP`, `ERR`. */
@@ -5,6 +6,14 @@ function replyPrefix(error: unknown): string | undefined {
   if (!(error instanceof Error)) return undefined;
   const space = error.message.indexOf(' ');
   return space === -1 ? error.message : error.message.slice(0, space);
+}
+
+/**
+ * Is this an error reply from the server (as opposed to a connection, timeout or client
+ * error)? A reply means Redis is reachable and refused this one command.
+ */
+export function isErrorReply(error: unknown): boolean {
+  return error instanceof ErrorReply;
 }
 
 /** Did Redis answer `NOGROUP` (group or stream missing)? */

@@ -13,9 +13,8 @@
 //
 // This test drops the worker's reader connection (CLIENT KILL) while a handler runs its first
 // attempt, which then fails; with maxDeliveries 2 the message must get its second attempt.
-// It is `test.failing` while the bug exists (the suite stays green, the bug stays visible);
-// once fixed (e.g. re-read the pending list with XPENDING, which counts nothing, and XCLAIM only
-// the IDs not in flight), jest reports it: change `test.failing` to `test`.
+// Fixed: the worker now re-checks its pending list with XPENDING (which counts nothing) and
+// XCLAIMs only the IDs not in flight (worker.ts, resyncOwnPending).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectRedis, parseEntries, toCommander } from '@tributary/core';
 import { createWorker, ensureGroup } from '@tributary/consumer-group';
@@ -24,7 +23,7 @@ import { startRedis, uniqueName, waitFor } from '@tributary/test-utils';
 import { FAULT_GROUP, faultTopic, MessageKind, messageFields } from './fixtures/fault-topic.js';
 import { groupSettled } from './helpers/chaos-checker.js';
 
-test.failing('a dropped reader connection does not count as a delivery of the messages in flight', async () => {
+test('a dropped reader connection does not count as a delivery of the messages in flight', async () => {
   const server = await startRedis();
   const client = await connectRedis({ url: server.url });
   const commander = toCommander(client);
@@ -58,12 +57,7 @@ test.failing('a dropped reader connection does not count as a delivery of the me
     const clients = String(await commander.send(undefined, ['CLIENT', 'LIST']));
     const reader = clients.split('\n').find((line) => /cmd=xreadgroup/.test(line));
     const readerId = /\bid=(\d+)/.exec(reader ?? '')?.[1];
-    if (!readerId) {
-      // Setup problem, not the bug: return, so test.failing turns red ("passed") instead of
-      // counting it as the expected failure.
-      console.error(`no blocked XREADGROUP client found:\n${clients}`);
-      return;
-    }
+    if (!readerId) throw new Error(`no blocked XREADGROUP client found:\n${clients}`);
     await commander.send(undefined, ['CLIENT', 'KILL', 'ID', readerId]);
     readerKilled = true;
     const settled = await waitFor(() => groupSettled(commander, topic, FAULT_GROUP), { timeoutMs: 15_000 }).then(
