@@ -82,3 +82,32 @@ export function targetSummary(rows: readonly ResultRow[]): { passed: number; tot
   const missed = withTarget.filter((r) => !r.target!.pass);
   return { passed: withTarget.length - missed.length, total: withTarget.length, missed };
 }
+
+/**
+ * Client CPU per message split into raw work, zod validation and the library's own cost, from
+ * a row and its "raw with zod too" companion (same run): the ceiling a validating library can
+ * reach against a raw loop that does not validate.
+ */
+export function costBreakdown(rows: readonly ResultRow[]): string[] {
+  const pairs: [string, string, string][] = [
+    ['publish one by one', '1. publish one by one', '1a. publish one by one, raw with zod too'],
+    ['consume + ack, 1 worker', '3. consume + ack, 1 worker', '3b. consume + ack, raw with zod too'],
+  ];
+  const lines: string[] = [];
+  for (const [name, mainName, zodName] of pairs) {
+    const main = rows.find((r) => r.scenario === mainName);
+    const zod = rows.find((r) => r.scenario === zodName);
+    if (!main?.cpu || !zod?.cpu) continue;
+    const raw = main.cpu.baseline;
+    const validation = zod.cpu.baseline - raw;
+    const lib = (main.cpu.lib + zod.cpu.lib) / 2;
+    const own = lib - zod.cpu.baseline;
+    const ceiling = raw / (raw + Math.max(0, validation));
+    lines.push(
+      `- **${name}**: raw ${raw.toFixed(2)} µs/msg; zod validation +${validation.toFixed(2)} µs; Tributary ${lib.toFixed(2)} µs, ` +
+        `i.e. ${own.toFixed(2)} µs of its own beyond raw + zod. A library validating every message cannot pass ` +
+        `${ceiling.toFixed(2)}× the non-validating raw loop when CPU-bound; measured ${formatRatio(main.ratio)} (vs raw + zod: ${formatRatio(zod.ratio)}).`,
+    );
+  }
+  return lines;
+}

@@ -9,7 +9,7 @@ import { parseCli, type RunOptions, USAGE } from './cli.js';
 import type { BenchContext } from './context.js';
 import { factsMarkdown, machineFacts, type MachineFacts } from './machine.js';
 import { acquireServer, connectBench, serverVersion } from './redis-setup.js';
-import { markdownTable, type ResultRow, rowNotes, targetSummary } from './report.js';
+import { costBreakdown, markdownTable, type ResultRow, rowNotes, targetSummary } from './report.js';
 import { SCENARIOS } from './scenarios/index.js';
 import { sizesFor } from './sizes.js';
 
@@ -63,6 +63,9 @@ function report(rows: readonly ResultRow[], facts: MachineFacts, options: RunOpt
     `Targets met: ${summary.passed}/${summary.total}.${summary.missed.length > 0 ? ` Missed: ${summary.missed.map((r) => `${r.scenario} (${r.metric})`).join('; ')}.` : ''}`,
     ...(failures.length > 0 ? ['', '**Scenarios that failed to run:**', '', ...failures.map((f) => `- ${f}`)] : []),
     '',
+    ...(costBreakdown(rows).length > 0
+      ? ['## Where the client time goes', '', 'Medians of the CPU column (this process, µs per message):', '', ...costBreakdown(rows), '']
+      : []),
     '## How each row is measured',
     '',
     ...rowNotes(rows),

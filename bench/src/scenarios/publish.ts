@@ -1,7 +1,7 @@
 import { createProducer } from '@tributary/producer';
 import type { RedisClientType } from 'redis';
 import { type BenchContext, freshName, type Scenario } from '../context.js';
-import { benchTopic, EVENT_TYPE, payload, rawXaddArgs, rawXaddHead } from '../payload.js';
+import { benchTopic, EVENT_TYPE, orderSchema, payload, rawXaddArgs, rawXaddHead } from '../payload.js';
 import { connectDefault } from '../redis-setup.js';
 import { type ResultRow, ratioTarget } from '../report.js';
 import { alternate, measured, medians, pipelined, type RoundResult } from '../timing.js';
@@ -11,10 +11,13 @@ function fmt(results: readonly RoundResult[]): string {
 }
 
 /** Raw: `sendCommand(['XADD', key, 'MAXLEN', '~', '1000000', '*', …fields])`, `window` in flight. */
-async function rawPublish(client: RedisClientType, monitor: RedisClientType, total: number, window: number): Promise<RoundResult> {
+async function rawPublish(client: RedisClientType, monitor: RedisClientType, total: number, window: number, validate = false): Promise<RoundResult> {
   const key = `{${freshName('raw-pub')}}`;
   const head = rawXaddHead(key);
-  const result = await measured(total, () => pipelined(total, window, (i) => client.sendCommand(rawXaddArgs(head, payload(i)))));
+  const send = validate
+    ? (i: number) => client.sendCommand(rawXaddArgs(head, orderSchema.parse(payload(i))))
+    : (i: number) => client.sendCommand(rawXaddArgs(head, payload(i)));
+  const result = await measured(total, () => pipelined(total, window, send));
   await monitor.sendCommand(['UNLINK', key]);
   return result;
 }
@@ -61,9 +64,14 @@ export const publishScenario: Scenario = {
     const { publishMessages: n, publishWindow: w, rounds } = ctx.sizes;
     await warmUp(ctx);
     const r = await alternate(rounds, () => rawPublish(ctx.client, ctx.monitor, n, w), () => libPublish(ctx.client, ctx.monitor, n, w));
+    const zRounds = Math.min(3, rounds);
+    const z = await alternate(zRounds, () => rawPublish(ctx.client, ctx.monitor, n, w, true), () => libPublish(ctx.client, ctx.monitor, n, w));
     const raw = medians(r.raw);
     const lib = medians(r.lib);
+    const zraw = medians(z.raw);
+    const zlib = medians(z.lib);
     ctx.log(`raw ${fmt(r.raw)} | lib ${fmt(r.lib)}`);
+    ctx.log(`raw+zod ${fmt(z.raw)} | lib ${fmt(z.lib)}`);
     return [{
       scenario: '1. publish one by one',
       metric: 'msgs/s',
@@ -75,6 +83,16 @@ export const publishScenario: Scenario = {
       cpu: { baseline: raw.cpuUs, lib: lib.cpuUs },
       rounds,
       note: `${n.toLocaleString('en-US')} messages per round, ${w} in flight (sliding window), client with timeout 0. Raw writes the same entry (type, data, id, ts, MAXLEN ~ 1000000) built by hand without validation.`,
+    }, {
+      scenario: '1a. publish one by one, raw with zod too',
+      metric: 'msgs/s',
+      baselineName: 'raw + zod.parse',
+      baseline: zraw.rate,
+      lib: zlib.rate,
+      ratio: zlib.rate / zraw.rate,
+      cpu: { baseline: zraw.cpuUs, lib: zlib.cpuUs },
+      rounds: zRounds,
+      note: 'Informational: the raw loop also validates each payload with the same zod schema before its XADD, isolating what the producer itself costs.',
     }];
   },
 };
