@@ -73,7 +73,7 @@ export function factsMarkdown(f: MachineFacts): string {
   return [
     `- Date: ${f.date}`,
     `- CPU: ${f.cpu}, ${f.cores} cores; ${f.memoryGb} GiB RAM; ${f.os}; load average at start ${f.loadAverage}`,
-    `- Node ${f.node}; redis-server ${f.redisServer}; node-redis ${f.nodeRedis}; BullMQ ${f.bullmq} (ioredis ${f.ioredis}); zod ${f.zod}`,
+    `- Node ${f.node}; redis-server ${f.redisServer}; node-redis ${f.nodeRedis}; BullMQ ${f.bullmq} (${f.ioredis === 'unknown' ? 'on a node-redis client: its optional ioredis is not installed' : `ioredis ${f.ioredis}`}); zod ${f.zod}`,
     `- Commit: ${f.commit}`,
   ].join('\n');
 }
