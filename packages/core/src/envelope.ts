@@ -18,6 +18,9 @@ export const Field = {
   HeaderPrefix: 'h:',
 } as const;
 
+/** Shared by every message without headers (messages are read-only). */
+const NO_HEADERS: Readonly<Headers> = Object.freeze({});
+
 /** Message headers: string keys and values (e.g. `traceparent`). */
 export type Headers = Record<string, string>;
 
@@ -132,12 +135,19 @@ export function decodeMessage<T extends TopicTypes>(
   if (fields === null || fields === undefined) {
     throw new DecodeError(DecodeFailure.Deleted, `entry ${streamId} has no fields: it was deleted or trimmed while pending`, { data: { streamId } });
   }
+  // Hot path (every consumed message): one plain loop over the flat RESP list, no closure,
+  // no String() on values that already are strings. Objects are flattened first (rare path).
+  const list: readonly unknown[] = Array.isArray(fields) ? fields : Object.entries(fields).flat();
   let type: string | undefined;
   let data: string | undefined;
   let id: string | undefined;
   let ts: string | undefined;
   let headers: [string, string][] | undefined;
-  const visit = (name: string, value: string) => {
+  for (let i = 0; i + 1 < list.length; i += 2) {
+    const rawName = list[i];
+    const rawValue = list[i + 1];
+    const name = typeof rawName === 'string' ? rawName : String(rawName);
+    const value = typeof rawValue === 'string' ? rawValue : String(rawValue);
     switch (name) {
       case Field.Type: type = value; break;
       case Field.Data: data = value; break;
@@ -146,13 +156,6 @@ export function decodeMessage<T extends TopicTypes>(
       default:
         if (name.startsWith(Field.HeaderPrefix)) (headers ??= []).push([name.slice(Field.HeaderPrefix.length), value]);
     }
-  };
-  if (Array.isArray(fields)) {
-    const list = fields as readonly string[];
-    for (let i = 0; i + 1 < list.length; i += 2) visit(String(list[i]), String(list[i + 1]));
-  } else {
-    const record = fields as Readonly<Record<string, string>>;
-    for (const name of Object.keys(record)) visit(name, String(record[name]));
   }
   if (type === undefined) throw new DecodeError(DecodeFailure.MissingType, `entry ${streamId} has no "type" field`, { data: { streamId } });
   if (!topic.hasType(type)) {
@@ -196,6 +199,6 @@ export function decodeMessage<T extends TopicTypes>(
     id: id ?? streamId,
     ts: produced,
     // fromEntries, not assignment: a header named `__proto__` stays an own property.
-    headers: headers ? Object.fromEntries(headers) : {},
+    headers: headers ? Object.fromEntries(headers) : NO_HEADERS,
   } as MessageOf<T>;
 }
