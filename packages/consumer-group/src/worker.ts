@@ -12,7 +12,6 @@ import {
   isNoGroupReply,
   type MessageOf,
   parseOptions,
-  parseEntries,
   parseReadReply,
   type RedisClientLike,
   reconnectDelay,
@@ -34,6 +33,7 @@ import {
 } from './failure-handler.js';
 import { ensureGroup } from './group-admin.js';
 import { renewLeases } from './lease.js';
+import { claimOwn, type OwnPendingScope, pendingCounts } from './own-pending.js';
 import type { WorkerEvents, WorkerStats } from './worker-events.js';
 import { type IterationHooks, iterateWorker, type ReceivedMessage, workerReadable } from './worker-iteration.js';
 import { type DefaultHandler, defaultConsumerName, type Handlers, type WorkerOptions, workerOptionsSchema } from './worker-options.js';
@@ -110,6 +110,7 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
   private idleWaiter: (() => void) | undefined;
   private counters = { succeeded: 0, failed: 0, deadLettered: 0, acked: 0 };
   private readonly batchSize: number;
+  private readonly ownPending: OwnPendingScope;
 
   /** @internal use {@link createWorker} */
   constructor(connection: RedisClientLike | Commander, options: WorkerOptions<T>) {
@@ -123,6 +124,7 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
     this.defaultHandler = options.defaultHandler;
     this.key = this.topic.keys.stream;
     this.batchSize = this.options.batchSize ?? this.options.concurrency;
+    this.ownPending = { commander: this.commander, key: this.key, group: this.group, consumer: this.consumer };
     this.acks = new AckBatcher(this.commander, this.key, this.group, this.options.maxAckBatch, (error, ids, dropped) =>
       this.emit('worker-error', { stage: 'ack', error, streamIds: ids, dropped }),
     );
@@ -335,23 +337,13 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
     const free = this.freeSlots();
     if (free <= 0) return true;
     try {
-      const listed = await this.commander.send<unknown[]>(this.key, [
-        'XPENDING', this.key, this.group, '-', '+', String(Math.min(this.inFlight.size + free, 10_000)), this.consumer,
-      ]);
-      const counts = new Map<string, number>();
-      for (const item of listed ?? []) {
-        const [id, , , delivered] = item as [string, string, number, number];
-        if (!this.inFlight.has(String(id)) && counts.size < free) counts.set(String(id), Number(delivered));
-      }
+      const listed = await pendingCounts(this.ownPending, '-', '+', Math.min(this.inFlight.size + free, 10_000));
+      const counts = new Map([...listed].filter(([id]) => !this.inFlight.has(id)).slice(0, free));
       if (counts.size === 0) return true;
-      const claimed = parseEntries(await this.commander.send(this.key, ['XCLAIM', this.key, this.group, this.consumer, '0', ...counts.keys()]));
-      const gone = new Set(counts.keys());
-      for (const entry of claimed) {
-        gone.delete(entry.id);
-        this.startEntry(entry, (counts.get(entry.id) ?? 0) + 1);
-      }
-      // Entries deleted from the stream while pending: XCLAIM drops them (Redis ≥ 7). Say so.
-      if (gone.size > 0) this.emit('lost', { group: this.group, consumer: this.consumer, streamIds: [...gone], reason: 'trimmed' });
+      const { entries, gone } = await claimOwn(this.ownPending, [...counts.keys()]);
+      for (const entry of entries) this.startEntry(entry, (counts.get(entry.id) ?? 0) + 1);
+      // Entries deleted from the stream while pending have no data left to handle. Say so.
+      if (gone.length > 0) this.emit('lost', { group: this.group, consumer: this.consumer, streamIds: gone, reason: 'trimmed' });
       return true;
     } catch (error) {
       if (this.readAbort.signal.aborted) return true;
@@ -382,19 +374,12 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
 
   /** Delivery counters of entries re-read from our own pending list (one XPENDING range call). */
   private async deliveryCounts(entries: readonly StreamEntry[]): Promise<Map<string, number>> {
-    const counts = new Map<string, number>();
     try {
-      const reply = await this.commander.send<unknown[]>(this.key, [
-        'XPENDING', this.key, this.group, entries[0]!.id, entries[entries.length - 1]!.id, String(entries.length), this.consumer,
-      ]);
-      for (const item of reply ?? []) {
-        const [id, , , delivered] = item as [string, string, number, number];
-        counts.set(String(id), Number(delivered));
-      }
+      return await pendingCounts(this.ownPending, entries[0]!.id, entries[entries.length - 1]!.id, entries.length);
     } catch (error) {
       this.emit('worker-error', { stage: 'read', error: toTributaryError(error, `XPENDING ${this.key}`) });
+      return new Map();
     }
-    return counts;
   }
 
   /** Decodes, routes and runs one entry. Never throws. */
