@@ -29,12 +29,9 @@ import {
   type CheckpointReaderStats,
   type CheckpointStopReason,
 } from './checkpoint-reader-options.js';
+import { BLOCK_TIMEOUT_MARGIN_MS, type BlockingReader, openBlockingReader, settlesWithin } from './blocking-reader.js';
 import { decodeEntry, type MalformedEntry } from './decode-entry.js';
 
-/** Extra time the client waits for a blocking read beyond BLOCK itself, so a slow reply is not cut off. */
-const BLOCK_TIMEOUT_MARGIN_MS = 10_000;
-/** How long stop() lets the reader connection close politely before dropping it. */
-const CLOSE_GRACE_MS = 500;
 /** A complete stream ID, the only thing a checkpoint key may hold. */
 const FULL_STREAM_ID = /^\d{1,20}-\d{1,20}$/;
 
@@ -71,8 +68,7 @@ export class CheckpointReader<T extends TopicTypes = TopicTypes> extends EventEm
   private readonly handlers: CheckpointHandlers<T>;
   private readonly defaultHandler: CheckpointDefaultHandler<T> | undefined;
   private readonly streamKey: string;
-  private reader: Commander | undefined;
-  private readerId: string | undefined;
+  private reader: BlockingReader | undefined;
   private readonly readAbort = new AbortController();
   private loop: Promise<void> | undefined;
   private starting: Promise<void> | undefined;
@@ -144,13 +140,9 @@ export class CheckpointReader<T extends TopicTypes = TopicTypes> extends EventEm
       const position = await this.initialPosition();
       this.processed = position;
       this.stored = position;
-      this.reader = await this.commander.duplicate();
-      if (!this.reader.isCluster) {
-        // Its client ID lets stop() end a BLOCK on the server with CLIENT UNBLOCK.
-        this.readerId = String(await this.reader.send(undefined, ['CLIENT', 'ID']));
-      }
+      this.reader = await openBlockingReader(this.commander);
       if (this.readAbort.signal.aborted) return; // stop() was called meanwhile
-      this.loop = this.readLoop(this.reader);
+      this.loop = this.readLoop(this.reader.commander);
       this.emit('started', { name: this.name, position });
     })();
     return this.starting;
@@ -172,7 +164,7 @@ export class CheckpointReader<T extends TopicTypes = TopicTypes> extends EventEm
     // Rejects a read in flight at once (client side) and ends a retry pause.
     this.readAbort.abort();
     await this.starting?.catch(() => undefined);
-    if (this.reading) await this.interruptBlock();
+    if (this.reading) await this.reader?.interrupt();
     if (this.loop && !(await settlesWithin(this.loop, timeoutMs))) {
       this.abandoned = true;
       this.current?.abort(new TimeoutError(`checkpoint reader ${this.name}: stop gave up on the running handler after ${timeoutMs} ms`));
@@ -180,30 +172,8 @@ export class CheckpointReader<T extends TopicTypes = TopicTypes> extends EventEm
     if (!this.abandoned && this.processed !== undefined && this.processed !== this.stored) {
       await this.store(this.processed); // an earlier write failed: catch up once more
     }
-    await this.closeReader();
+    await this.reader?.close();
     this.emit('stopped', { name: this.name, position: this.stored, reason: this.stopReason, stats: this.stats() });
-  }
-
-  /**
-   * Ends a blocking read on the server. Standalone: CLIENT UNBLOCK through the main connection
-   * (the abort signal only releases the client side). Cluster (no single CLIENT ID; in tests
-   * the abort alone left stop() waiting out the BLOCK): drop the reader connection, which is
-   * safe because XREAD leaves no server state behind.
-   */
-  private async interruptBlock(): Promise<void> {
-    if (this.readerId) {
-      await this.commander.send(undefined, ['CLIENT', 'UNBLOCK', this.readerId]).catch(() => undefined);
-    } else {
-      this.reader?.destroy();
-    }
-  }
-
-  private async closeReader(): Promise<void> {
-    const reader = this.reader;
-    if (!reader?.client.isOpen) return;
-    // If the UNBLOCK raced ahead of the read, a polite close would wait out the BLOCK.
-    const closed = reader.close().then(() => true, () => false);
-    if (!(await settlesWithin(closed, CLOSE_GRACE_MS)) || !(await closed)) reader.destroy();
   }
 
   /** The stored checkpoint, or on the first start the resolved `startId`, stored with SET NX. */
@@ -342,16 +312,6 @@ function checkStoredId(key: string, value: string): string {
   throw new InvalidArgumentError(key, `checkpoint holds ${JSON.stringify(value.slice(0, 100))}, not a stream ID; delete or fix the key`);
 }
 
-/** Resolves true if `promise` settles within `ms`, false otherwise (never rejects). */
-function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    promise.then(
-      () => { clearTimeout(timer); resolve(true); },
-      () => { clearTimeout(timer); resolve(true); },
-    );
-  });
-}
 
 /**
  * Creates a checkpointed reader (see {@link CheckpointReader}). Nothing connects until

@@ -22,6 +22,7 @@ import {
   validateName,
 } from '@tributary/core';
 import { AckBatcher } from './ack-batcher.js';
+import { BLOCK_TIMEOUT_MARGIN_MS, type BlockingReader, openBlockingReader } from './blocking-reader.js';
 import { Delivery, type DeliveryOwner, RELEASE } from './delivery.js';
 import {
   type ClaimedEntry,
@@ -38,8 +39,6 @@ import type { WorkerEvents, WorkerStats } from './worker-events.js';
 import { type IterationHooks, iterateWorker, type ReceivedMessage, workerReadable } from './worker-iteration.js';
 import { type DefaultHandler, defaultConsumerName, type Handlers, type WorkerOptions, workerOptionsSchema } from './worker-options.js';
 
-/** Extra time the client waits for a blocking read beyond BLOCK itself, so a slow reply is not cut off. */
-const BLOCK_TIMEOUT_MARGIN_MS = 10_000;
 
 type Internal = (message: MessageOf<TopicTypes>, delivery: Delivery) => unknown;
 
@@ -94,8 +93,7 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
   private defaultHandler: DefaultHandler<T> | Internal | undefined;
   private readonly key: string;
   private readonly acks: AckBatcher;
-  private reader: Commander | undefined;
-  private readerId: string | undefined;
+  private reader: BlockingReader | undefined;
   private readonly readAbort = new AbortController();
   private loop: Promise<void> | undefined;
   private starting: Promise<void> | undefined;
@@ -161,11 +159,7 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
     if (this.stopping) return Promise.reject(new ClosedError(`worker ${this.consumer} is stopped; create a new one`));
     this.starting ??= (async () => {
       if (this.options.createGroup) await ensureGroup(this.commander, this.topic, this.group, this.options.startId);
-      this.reader = await this.commander.duplicate();
-      if (!this.reader.isCluster) {
-        // Its client ID lets stop() interrupt a BLOCK at once with CLIENT UNBLOCK.
-        this.readerId = String(await this.reader.send(undefined, ['CLIENT', 'ID']));
-      }
+      this.reader = await openBlockingReader(this.commander);
       const detach = this.options.failureHandler?.attach?.(this.handle());
       if (detach) this.detach = detach;
       if (this.options.leaseRenewMs) this.startLeaseRenewal(this.options.leaseRenewMs);
@@ -191,7 +185,7 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
     this.readAbort.abort();
     this.slotWaiter?.();
     await this.starting?.catch(() => undefined);
-    await this.interruptBlock();
+    await this.reader?.interrupt();
     await this.loop;
     clearInterval(this.leaseTimer);
     if (!(await this.waitIdle(deadline))) {
@@ -202,19 +196,8 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
     await this.detach?.().catch((error: unknown) => this.emit('worker-error', { stage: 'failure-handler', error }));
     const unacked = await this.acks.drain(Math.max(deadline, Date.now() + 5000));
     if (unacked.length > 0) this.emit('worker-error', { stage: 'ack', error: new Error('acks not flushed before stop'), streamIds: unacked, dropped: false });
-    await this.reader?.close().catch(() => this.reader?.destroy());
+    await this.reader?.close();
     this.emit('stopped', this.stats());
-  }
-
-  private async interruptBlock(): Promise<void> {
-    if (!this.reader) return;
-    if (this.readerId) {
-      await this.commander.send(undefined, ['CLIENT', 'UNBLOCK', this.readerId]).catch(() => undefined);
-    } else {
-      // Cluster: the blocked node connection belongs to the reader only, so dropping it is
-      // safe; entries the server delivered into it stay in this consumer's pending list.
-      this.reader.destroy();
-    }
   }
 
   private async waitIdle(deadline: number): Promise<boolean> {
@@ -260,7 +243,7 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
     let cursor: string | null = '0';
     let resync = false;
     let failures = 0;
-    const reader = this.reader!;
+    const reader = this.reader!.commander;
     while (!this.readAbort.signal.aborted) {
       await this.waitForSlot();
       if (resync && !this.readAbort.signal.aborted) {

@@ -12,7 +12,6 @@ import {
   type Topic,
   type TopicTypes,
 } from '@tributary/core';
-import { plainSend } from './plain-send.js';
 import { producerClosedError, publishError, streamMissingError } from './producer-errors.js';
 import {
   DEFAULT_CHUNK_SIZE,
@@ -128,10 +127,9 @@ export function createProducer<T extends TopicTypes>(client: RedisClientLike, op
     }
   };
 
-  // With a timeout the per-call options are needed anyway; without, see plainSend's note.
-  const fast = plainSend(commander);
+  // With a timeout the per-call options are needed anyway; without, see Commander.sendPlain.
   const sendXadd = commandOptions === undefined
-    ? (args: string[]) => fast(stream, args)
+    ? (args: string[]) => commander.sendPlain(stream, args)
     : (args: string[]) => commander.send(stream, args, commandOptions);
 
   // The hot path: no option parsing, a prebuilt head, one `.then` doing both the release and
