@@ -22,6 +22,8 @@ export class AckBatcher {
   private scheduled = false;
   private holdTimer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<void>>();
+  /** XACKs sent on the shared connection (not the reader) still awaiting their reply. */
+  private readonly onShared = new Set<Promise<void>>();
   private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -72,7 +74,13 @@ export class AckBatcher {
         (error: unknown) => this.failed(error, ids),
       );
       this.inFlight.add(sent);
-      void sent.finally(() => this.inFlight.delete(sent));
+      // Only these can reach the server after a read sent on the reader: see settled().
+      const shared = via === this.commander;
+      if (shared) this.onShared.add(sent);
+      void sent.finally(() => {
+        this.inFlight.delete(sent);
+        if (shared) this.onShared.delete(sent);
+      });
     }
   }
 
@@ -91,20 +99,25 @@ export class AckBatcher {
     }, 200);
   }
 
+  /** True while an XACK sent on the shared connection awaits its reply (see {@link AckBatcher.settled}). */
+  get sendingOnShared(): boolean {
+    return this.onShared.size > 0;
+  }
+
   /**
-   * Resolves when no XACK sent so far is still awaiting its reply (or when `signal` aborts).
-   * XACKs already on the shared connection may reach the server after a read sent on another
-   * connection; the worker waits for them before a read so its pending list never exceeds
-   * `concurrency`. Usually nothing is in flight and this resolves at once.
+   * Resolves when no XACK sent on the shared connection is still awaiting its reply (or when
+   * `signal` aborts). Those may reach the server after a read sent on the reader; the worker
+   * waits for them before a read so its pending list never exceeds `concurrency`. XACKs sent on
+   * the reader itself need no wait: one socket keeps the order. Usually nothing is in flight.
    */
   async settled(signal: AbortSignal): Promise<void> {
-    while (this.inFlight.size > 0 && !signal.aborted) {
+    while (this.onShared.size > 0 && !signal.aborted) {
       let onAbort: (() => void) | undefined;
       const aborted = new Promise<void>((resolve) => {
         onAbort = resolve;
         signal.addEventListener('abort', onAbort, { once: true });
       });
-      await Promise.race([Promise.all(this.inFlight), aborted]);
+      await Promise.race([Promise.all(this.onShared), aborted]);
       signal.removeEventListener('abort', onAbort!);
     }
   }

@@ -40,6 +40,20 @@ import { type IterationHooks, iterateWorker, type ReceivedMessage, workerReadabl
 import { type DefaultHandler, defaultConsumerName, type Handlers, type WorkerOptions, workerOptionsSchema } from './worker-options.js';
 
 
+/** Reads sent ahead while the stream has a backlog: one answered while the other's batch is handled. */
+const READS_AHEAD = 2;
+
+/** An XREADGROUP sent on the reader, not yet handled; the reader answers them in order. */
+interface SentRead {
+  /** The COUNT it asked for. */
+  readonly count: number;
+  /** Slots it holds until answered (see Worker.sendReads). */
+  readonly holds: number;
+  readonly reply: Promise<unknown>;
+  /** The read loop's group epoch when sent (see readLoop). */
+  readonly epoch: number;
+}
+
 type Internal = (message: MessageOf<TopicTypes>, delivery: Delivery) => unknown;
 
 /** The worker's own events, without the plug-in index signature (which would type every payload `unknown`). */
@@ -108,6 +122,8 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
   private idleWaiter: (() => void) | undefined;
   private counters = { succeeded: 0, failed: 0, deadLettered: 0, acked: 0 };
   private readonly batchSize: number;
+  /** Slots held for reads sent and not yet answered (and for a batch about to start). */
+  private reserved = 0;
   private readonly ownPending: OwnPendingScope;
 
   /** @internal use {@link createWorker} */
@@ -216,8 +232,9 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
     return true;
   }
 
+  /** Slots neither running a handler nor reserved by a read still on its way. */
   private freeSlots(): number {
-    return this.options.concurrency - this.inFlight.size;
+    return this.options.concurrency - this.inFlight.size - this.reserved;
   }
 
   /**
@@ -225,7 +242,7 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
    * Reading as soon as one slot frees would turn a busy worker's batches into COUNT 1 reads.
    */
   private readThreshold(): number {
-    return this.inFlight.size === 0 ? 1 : Math.max(1, Math.ceil(Math.min(this.batchSize, this.options.concurrency) / 4));
+    return this.inFlight.size + this.reserved === 0 ? 1 : Math.max(1, Math.ceil(Math.min(this.batchSize, this.options.concurrency) / 4));
   }
 
   private waitForSlot(): Promise<void> {
@@ -243,47 +260,56 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
     let cursor: string | null = '0';
     let resync = false;
     let failures = 0;
-    const reader = this.reader!.commander;
-    while (!this.readAbort.signal.aborted) {
-      await this.waitForSlot();
-      if (resync && !this.readAbort.signal.aborted) {
-        resync = !(await this.resyncOwnPending());
-        if (resync) await this.pause(reconnectDelay(failures++, 2000));
-        continue;
+    /** A read failed: send nothing more until the reads already sent are answered, then back off. */
+    let failed = false;
+    /** The last '>' read came back full: the stream has a backlog, so reads go out ahead (see sendReads). */
+    let backlog = false;
+    /** Bumped when the group is recreated: NOGROUP replies to reads sent before are old news. */
+    let epoch = 0;
+    const reads: SentRead[] = [];
+    const signal = this.readAbort.signal;
+    for (;;) {
+      if (reads.length === 0) {
+        if (signal.aborted) break;
+        if (failed) {
+          failed = false;
+          await this.pause(reconnectDelay(failures++, 2000));
+          continue;
+        }
+        await this.waitForSlot();
+        if (signal.aborted) break;
+        if (resync) {
+          resync = !(await this.resyncOwnPending());
+          if (resync) await this.pause(reconnectDelay(failures++, 2000));
+          continue;
+        }
+        await this.sendReads(reads, cursor, backlog, epoch);
+        if (reads.length === 0) continue;
       }
-      // Acks of finished handlers reach Redis before the read that refills their slots, else
-      // the pending list briefly holds more than `concurrency` entries: XACKs already sent on
-      // the shared connection are awaited (rarely any), queued ones go first on the reader.
-      await this.acks.settled(this.readAbort.signal);
-      if (this.readAbort.signal.aborted) break;
-      this.acks.holdForReader = false;
-      this.acks.flush(reader);
-      const count = Math.min(this.freeSlots(), this.batchSize);
-      const args = ['XREADGROUP', 'GROUP', this.group, this.consumer, 'COUNT', String(count)];
-      if (cursor === null) args.push('BLOCK', String(this.options.blockMs));
-      args.push('STREAMS', this.key, cursor ?? '>');
+      const read = reads.shift()!;
       let entries: StreamEntry[];
       try {
-        const reply = await reader.send(this.key, args, {
-          timeoutMs: this.options.blockMs + BLOCK_TIMEOUT_MARGIN_MS,
-          signal: this.readAbort.signal,
-        });
-        entries = parseReadReply(reply).values().next().value ?? [];
+        entries = parseReadReply(await read.reply).values().next().value ?? [];
         failures = 0;
-        // Until the next read, acks wait to go out on the reader ahead of it (see AckBatcher).
-        this.acks.holdForReader = true;
       } catch (error) {
-        if (this.readAbort.signal.aborted) break;
+        // The reads sent behind a failed one fail alike: one report, one recovery.
+        if (signal.aborted || failed || read.epoch !== epoch) continue;
         if (isNoGroupReply(error)) {
+          epoch++;
           if (!(await this.recoverGroup(error))) break;
           cursor = '0';
+          backlog = false;
           continue;
         }
         this.emit('worker-error', { stage: 'read', error: toTributaryError(error, `XREADGROUP ${this.key}`) });
-        await this.pause(reconnectDelay(failures++, 2000));
+        failed = true;
         if (cursor === null) resync = true; // still in the first drain: it simply goes on from its cursor
         continue;
+      } finally {
+        this.reserved -= read.holds;
       }
+      // Until the next read, acks wait to go out on the reader ahead of it (see AckBatcher).
+      this.acks.holdForReader = true;
       if (cursor !== null) {
         if (entries.length === 0) {
           cursor = null;
@@ -292,11 +318,63 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
         cursor = entries[entries.length - 1]!.id;
         const counts = await this.deliveryCounts(entries);
         for (const entry of entries) this.startEntry(entry, counts.get(entry.id) ?? 1);
-      } else {
-        for (const entry of entries) this.startEntry(entry, 1);
+        continue;
       }
+      backlog = entries.length === read.count;
+      if (backlog && !failed && !signal.aborted) {
+        // Send the next read before handling this batch, so Redis serves it meanwhile. This
+        // batch's entries hold their slots already, so prefetch stays within concurrency.
+        this.reserved += entries.length;
+        try {
+          await this.sendReads(reads, cursor, backlog, epoch);
+        } finally {
+          this.reserved -= entries.length;
+        }
+      }
+      for (const entry of entries) this.startEntry(entry, 1);
     }
     this.acks.holdForReader = false;
+  }
+
+  /**
+   * Sends XREADGROUPs on the reader while free slots allow. While the stream is idle: one read
+   * at a time, with BLOCK. While it has a backlog: up to {@link READS_AHEAD} reads without
+   * BLOCK, of at most half the concurrency each and each holding the slots it may fill, so
+   * Redis answers one while the other's batch is handled and prefetch stays within
+   * concurrency. Acks queued so far go first, in the same write.
+   */
+  private async sendReads(reads: SentRead[], cursor: string | null, backlog: boolean, epoch: number): Promise<void> {
+    const signal = this.readAbort.signal;
+    const ahead = cursor === null && backlog;
+    const limit = ahead ? READS_AHEAD : 1;
+    const reader = this.reader!.commander;
+    while (reads.length < limit && !signal.aborted) {
+      // XACKs on the shared connection could reach Redis after this read: wait for them, else
+      // the pending list briefly holds more than `concurrency` entries.
+      if (this.acks.sendingOnShared) await this.acks.settled(signal);
+      const free = this.freeSlots();
+      if (signal.aborted || free < this.readThreshold()) return;
+      const count = Math.min(free, this.batchSize, ahead ? Math.ceil(this.options.concurrency / READS_AHEAD) : free);
+      const block = cursor === null && !ahead;
+      this.acks.holdForReader = false;
+      this.acks.flush(reader);
+      const args = ['XREADGROUP', 'GROUP', this.group, this.consumer, 'COUNT', String(count)];
+      if (block) args.push('BLOCK', String(this.options.blockMs));
+      args.push('STREAMS', this.key, cursor ?? '>');
+      const reply = reader.send(this.key, args, {
+        timeoutMs: this.options.blockMs + BLOCK_TIMEOUT_MARGIN_MS,
+        signal,
+      });
+      // Awaited in order by the read loop; until then a rejection must not count as unhandled.
+      reply.catch(() => undefined);
+      // A read ahead holds its slots until answered. A blocking read does not: it may wait for
+      // blockMs, and reclaimed messages (recovery) must be able to start meanwhile.
+      const holds = block ? 0 : count;
+      this.reserved += holds;
+      reads.push({ count, holds, reply, epoch });
+      // While a BLOCK may last, acks go out on the shared connection; otherwise they wait for the next read.
+      this.acks.holdForReader = !block;
+    }
   }
 
   private pause(ms: number): Promise<void> {

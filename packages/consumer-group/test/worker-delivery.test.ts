@@ -31,6 +31,27 @@ test('prefetch is bounded by concurrency: the consumer never holds more than `co
   expect(done.duplicates()).toEqual([]);
 });
 
+test('prefetch stays bounded while reads go out ahead on a backlog (fast handlers, 3000 queued)', async () => {
+  const topic = pingTopic();
+  await publish(redis.client, topic, pings(3000));
+  const done = new Tally();
+  const worker = redis.worker({ topic, group: 'g', consumer: 'c1', concurrency: 20, startId: '0', handlers: { ping: (m) => { done.add(m.data.n); } } });
+  const sampler = toCommander(await redis.connect());
+  const samples: number[] = [];
+  await worker.start();
+  const sampling = (async () => {
+    while (done.distinct < 3000) samples.push(await pendingCount(sampler, topic, 'g'));
+  })();
+  await waitFor(() => done.distinct === 3000, { timeoutMs: 20_000 });
+  await sampling;
+  await worker.stop();
+  expect(samples.length).toBeGreaterThan(10);
+  expect(Math.max(...samples)).toBeLessThanOrEqual(20);
+  expect(done.duplicates()).toEqual([]);
+  expect([...done.counts.keys()]).toEqual(range(3000)); // stream order: batches start in the order they were read
+  expect(await pendingCount(sampler, topic, 'g')).toBe(0);
+});
+
 test('stop() interrupts a BLOCK at once (blockMs 10000)', async () => {
   const topic = pingTopic();
   const worker = redis.worker({ topic, group: 'g', consumer: 'c1', blockMs: 10_000, handlers: { ping: () => undefined } });
