@@ -34,25 +34,18 @@ import {
 } from './failure-handler.js';
 import { ensureGroup } from './group-admin.js';
 import { renewLeases } from './lease.js';
+import { SentReads } from './sent-reads.js';
 import { claimOwn, type OwnPendingScope, pendingCounts } from './own-pending.js';
 import type { WorkerEvents, WorkerStats } from './worker-events.js';
 import { type IterationHooks, iterateWorker, type ReceivedMessage, workerReadable } from './worker-iteration.js';
 import { type DefaultHandler, defaultConsumerName, type Handlers, type WorkerOptions, workerOptionsSchema } from './worker-options.js';
 
 
+/** How long stop() waits for reads without BLOCK still on their way before giving them up. */
+const STOP_READ_GRACE_MS = 500;
+
 /** Reads sent ahead while the stream has a backlog: one answered while the other's batch is handled. */
 const READS_AHEAD = 2;
-
-/** An XREADGROUP sent on the reader, not yet handled; the reader answers them in order. */
-interface SentRead {
-  /** The COUNT it asked for. */
-  readonly count: number;
-  /** Slots it holds until answered (see Worker.sendReads). */
-  readonly holds: number;
-  readonly reply: Promise<unknown>;
-  /** The read loop's group epoch when sent (see readLoop). */
-  readonly epoch: number;
-}
 
 type Internal = (message: MessageOf<TopicTypes>, delivery: Delivery) => unknown;
 
@@ -124,6 +117,8 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
   private readonly batchSize: number;
   /** Slots held for reads sent and not yet answered (and for a batch about to start). */
   private reserved = 0;
+  /** XREADGROUPs sent on the reader, oldest first. */
+  private readonly reads = new SentReads(BLOCK_TIMEOUT_MARGIN_MS);
   private readonly ownPending: OwnPendingScope;
 
   /** @internal use {@link createWorker} */
@@ -179,6 +174,7 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
       const detach = this.options.failureHandler?.attach?.(this.handle());
       if (detach) this.detach = detach;
       if (this.options.leaseRenewMs) this.startLeaseRenewal(this.options.leaseRenewMs);
+      this.reads.watch();
       this.loop = this.readLoop();
       this.emit('started', { group: this.group, consumer: this.consumer });
     })();
@@ -202,7 +198,12 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
     this.slotWaiter?.();
     await this.starting?.catch(() => undefined);
     await this.reader?.interrupt();
+    // Reads without BLOCK answer within a round trip; one still waiting after a short grace
+    // (reader reconnecting during an outage) is given up: its entries stay pending for a peer.
+    const giveUp = setTimeout(() => this.reads.failAll(new ClosedError(`worker ${this.consumer} stopped before a read was answered`)), STOP_READ_GRACE_MS);
     await this.loop;
+    clearTimeout(giveUp);
+    this.reads.unwatch();
     clearInterval(this.leaseTimer);
     if (!(await this.waitIdle(deadline))) {
       const ids = [...this.inFlight.keys()];
@@ -266,7 +267,7 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
     let backlog = false;
     /** Bumped when the group is recreated: NOGROUP replies to reads sent before are old news. */
     let epoch = 0;
-    const reads: SentRead[] = [];
+    const reads = this.reads;
     const signal = this.readAbort.signal;
     for (;;) {
       if (reads.length === 0) {
@@ -343,7 +344,7 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
    * Redis answers one while the other's batch is handled and prefetch stays within
    * concurrency. Acks queued so far go first, in the same write.
    */
-  private async sendReads(reads: SentRead[], cursor: string | null, backlog: boolean, epoch: number): Promise<void> {
+  private async sendReads(reads: SentReads, cursor: string | null, backlog: boolean, epoch: number): Promise<void> {
     const signal = this.readAbort.signal;
     const ahead = cursor === null && backlog;
     const limit = ahead ? READS_AHEAD : 1;
@@ -361,17 +362,16 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
       const args = ['XREADGROUP', 'GROUP', this.group, this.consumer, 'COUNT', String(count)];
       if (block) args.push('BLOCK', String(this.options.blockMs));
       args.push('STREAMS', this.key, cursor ?? '>');
-      const reply = reader.send(this.key, args, {
-        timeoutMs: this.options.blockMs + BLOCK_TIMEOUT_MARGIN_MS,
-        signal,
-      });
-      // Awaited in order by the read loop; until then a rejection must not count as unhandled.
-      reply.catch(() => undefined);
+      // A BLOCK read gets node-redis's own timeout and the stop signal; the others are watched
+      // by SentReads instead (a per-command timer costs more than they do).
+      const sent = block
+        ? reader.send(this.key, args, { timeoutMs: this.options.blockMs + BLOCK_TIMEOUT_MARGIN_MS, signal })
+        : reader.send(this.key, args);
       // A read ahead holds its slots until answered. A blocking read does not: it may wait for
       // blockMs, and reclaimed messages (recovery) must be able to start meanwhile.
       const holds = block ? 0 : count;
       this.reserved += holds;
-      reads.push({ count, holds, reply, epoch });
+      reads.add(sent, { count, holds, epoch }, !block);
       // While a BLOCK may last, acks go out on the shared connection; otherwise they wait for the next read.
       this.acks.holdForReader = !block;
     }
