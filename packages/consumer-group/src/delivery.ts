@@ -30,6 +30,8 @@ export class Delivery implements HandlerContext {
   requested: { kind: FailureKindValue; delayMs?: number; reason?: string } | undefined;
   private acked = false;
   private controller: AbortController | undefined;
+  /** Its slot in the worker's in-flight table (in-flight.ts), -1 when not in it. */
+  slot = -1;
 
   constructor(
     private readonly owner: DeliveryOwner,

@@ -56,9 +56,14 @@ export class SentReads {
     this.queue.push({ ...read, reply, sentAt: Date.now(), fail });
   }
 
-  /** The oldest read, removed. */
-  shift(): SentRead | undefined {
-    return this.queue.shift();
+  /** The oldest read. It stays watched until {@link SentReads.done} removes it. */
+  oldest(): SentRead | undefined {
+    return this.queue[0];
+  }
+
+  /** Removes the oldest read, once its reply has been taken. */
+  done(): void {
+    this.queue.shift();
   }
 
   /** Starts the watchdog (unref'd: it never keeps the process alive). */

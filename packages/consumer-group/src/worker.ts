@@ -33,6 +33,7 @@ import {
   type WorkerHandle,
 } from './failure-handler.js';
 import { ensureGroup } from './group-admin.js';
+import { InFlight } from './in-flight.js';
 import { renewLeases } from './lease.js';
 import { SentReads } from './sent-reads.js';
 import { claimOwn, type OwnPendingScope, pendingCounts } from './own-pending.js';
@@ -107,8 +108,8 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
   private stopping: Promise<void> | undefined;
   private detach: (() => Promise<void>) | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
-  /** Stream ID → delivery, for every message being handled. */
-  private readonly inFlight = new Map<string, Delivery>();
+  /** Every delivery being handled. */
+  private readonly inFlight = new InFlight();
   /** Failure-handler calls still running (stop waits for them). */
   private readonly failing = new Set<Promise<unknown>>();
   private slotWaiter: (() => void) | undefined;
@@ -206,8 +207,9 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
     this.reads.unwatch();
     clearInterval(this.leaseTimer);
     if (!(await this.waitIdle(deadline))) {
-      const ids = [...this.inFlight.keys()];
-      for (const delivery of this.inFlight.values()) delivery.abort('stop timeout');
+      const running = this.inFlight.values();
+      const ids = running.map((delivery) => delivery.streamId);
+      for (const delivery of running) delivery.abort('stop timeout');
       this.emit('stop-timeout', { streamIds: ids });
     }
     await this.detach?.().catch((error: unknown) => this.emit('worker-error', { stage: 'failure-handler', error }));
@@ -287,7 +289,7 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
         await this.sendReads(reads, cursor, backlog, epoch);
         if (reads.length === 0) continue;
       }
-      const read = reads.shift()!;
+      const read = reads.oldest()!;
       let entries: StreamEntry[];
       try {
         entries = parseReadReply(await read.reply).values().next().value ?? [];
@@ -307,6 +309,7 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
         if (cursor === null) resync = true; // still in the first drain: it simply goes on from its cursor
         continue;
       } finally {
+        reads.done();
         this.reserved -= read.holds;
       }
       // Until the next read, acks wait to go out on the reader ahead of it (see AckBatcher).
@@ -318,7 +321,8 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
         }
         cursor = entries[entries.length - 1]!.id;
         const counts = await this.deliveryCounts(entries);
-        for (const entry of entries) this.startEntry(entry, counts.get(entry.id) ?? 1);
+        const running = this.inFlight.ids();
+        for (const entry of entries) this.startEntry(entry, counts.get(entry.id) ?? 1, running);
         continue;
       }
       backlog = entries.length === read.count;
@@ -332,6 +336,7 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
           this.reserved -= entries.length;
         }
       }
+      // New entries ('>') were never delivered before: none can be running already.
       for (const entry of entries) this.startEntry(entry, 1);
     }
     this.acks.holdForReader = false;
@@ -399,10 +404,11 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
     if (free <= 0) return true;
     try {
       const listed = await pendingCounts(this.ownPending, '-', '+', Math.min(this.inFlight.size + free, 10_000));
-      const counts = new Map([...listed].filter(([id]) => !this.inFlight.has(id)).slice(0, free));
+      const running = this.inFlight.ids();
+      const counts = new Map([...listed].filter(([id]) => !running.has(id)).slice(0, free));
       if (counts.size === 0) return true;
       const { entries, gone } = await claimOwn(this.ownPending, [...counts.keys()]);
-      for (const entry of entries) this.startEntry(entry, (counts.get(entry.id) ?? 0) + 1);
+      for (const entry of entries) this.startEntry(entry, (counts.get(entry.id) ?? 0) + 1, running);
       // Entries deleted from the stream while pending have no data left to handle. Say so.
       if (gone.length > 0) this.emit('lost', { group: this.group, consumer: this.consumer, streamIds: gone, reason: 'trimmed' });
       return true;
@@ -443,9 +449,12 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
     }
   }
 
-  /** Decodes, routes and runs one entry. Never throws. */
-  private startEntry(entry: StreamEntry, deliveries: number): void {
-    if (this.inFlight.has(entry.id)) return; // already being handled (re-read or re-claimed)
+  /**
+   * Decodes, routes and runs one entry. Never throws. `running`: IDs being handled when the
+   * batch arrived, for entries that may be (re-read own pending entries, reclaimed ones).
+   */
+  private startEntry(entry: StreamEntry, deliveries: number, running?: ReadonlySet<string>): void {
+    if (running?.has(entry.id)) return; // already being handled (re-read or re-claimed)
     const delivery = new Delivery(this, entry, deliveries);
     let message: MessageOf<T>;
     try {
@@ -467,7 +476,7 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
       this.fail(delivery, message, FailureKind.UnhandledType, new DecodeError(DecodeFailure.UnknownType, `no handler for type "${message.type}"`, { data: { streamId: entry.id, type: message.type } }));
       return;
     }
-    this.inFlight.set(entry.id, delivery);
+    this.inFlight.add(delivery);
     let result: unknown;
     try {
       result = handler(message, delivery);
@@ -486,7 +495,7 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
 
   /** A handler settled: ack, or hand the failure on. */
   private finish(delivery: Delivery, value: unknown, failed: boolean): void {
-    this.inFlight.delete(delivery.streamId);
+    this.inFlight.remove(delivery);
     if (failed) {
       this.fail(delivery, delivery.message, delivery.timedOut ? FailureKind.Timeout : FailureKind.HandlerError, value);
     } else if (delivery.requested) {
@@ -565,7 +574,7 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
   private startLeaseRenewal(everyMs: number): void {
     this.leaseTimer = setInterval(() => {
       const now = Date.now();
-      const due = [...this.inFlight.values()].filter((d) => !d.leaseLost && now - d.leasedAt >= everyMs / 2);
+      const due = this.inFlight.values().filter((d) => !d.leaseLost && now - d.leasedAt >= everyMs / 2);
       if (due.length === 0) return;
       for (const d of due) d.leasedAt = now;
       renewLeases(this.commander, this.topic, this.group, this.consumer, due.map((d) => d.streamId)).then(
@@ -573,7 +582,7 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
           const kept = new Set(renewed);
           for (const d of due) {
             // Settled meanwhile (acked): not a loss. Lost once is enough: it never comes back.
-            if (kept.has(d.streamId) || d.leaseLost || this.inFlight.get(d.streamId) !== d) continue;
+            if (kept.has(d.streamId) || d.leaseLost || !this.inFlight.holds(d)) continue;
             d.leaseLost = true;
             // A peer owns it now and will handle it: tell the handler to stop (ctx.signal).
             d.abort('lease lost to another consumer');
@@ -631,9 +640,10 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
       isInFlight: (id) => this.inFlight.has(id),
       isStopping: () => this.stopping !== undefined,
       dispatch: async (entries: readonly ClaimedEntry[]) => {
+        const running = this.inFlight.ids();
         for (const entry of entries) {
           if (this.stopping || this.freeSlots() <= 0) break; // the rest stay pending, owned by us
-          this.startEntry(entry, entry.deliveries);
+          this.startEntry(entry, entry.deliveries, running);
         }
       },
       emit: (event, payload) => {
