@@ -1,0 +1,83 @@
+/**
+ * Pure bookkeeping of the worker, without Redis: the in-flight slot table and the queue of
+ * reads sent on the reader with its watchdog.
+ */
+import { ErrorCode, isTributaryError } from '@tributary/core';
+import { Delivery, type DeliveryOwner } from '../src/delivery.js';
+import { InFlight } from '../src/in-flight.js';
+import { SentReads } from '../src/sent-reads.js';
+
+const owner: DeliveryOwner = { group: 'g', consumer: 'c', ack: () => undefined, extendLease: async () => true };
+const delivery = (id: string) => new Delivery(owner, { id, fields: [] }, 1);
+
+describe('InFlight', () => {
+  test('add, remove and reuse of slots; size, ids, values and has follow', () => {
+    const table = new InFlight();
+    const [a, b, c] = [delivery('1-0'), delivery('2-0'), delivery('3-0')];
+    table.add(a);
+    table.add(b);
+    expect(table.size).toBe(2);
+    expect(table.remove(a)).toBe(true);
+    expect(table.remove(a)).toBe(false); // settled twice: the second is a no-op
+    expect(table.holds(a)).toBe(false);
+    table.add(c); // takes a's freed slot
+    expect(c.slot).toBe(0);
+    expect(table.size).toBe(2);
+    expect([...table.ids()].sort()).toEqual(['2-0', '3-0']);
+    expect(table.values()).toEqual([c, b]);
+    expect(table.has('3-0')).toBe(true);
+    expect(table.has('1-0')).toBe(false);
+  });
+
+  test('another delivery of the same stream ID is not the one held', () => {
+    const table = new InFlight();
+    const first = delivery('1-0');
+    table.add(first);
+    const again = delivery('1-0');
+    expect(table.holds(again)).toBe(false);
+    expect(table.remove(again)).toBe(false);
+    expect(table.size).toBe(1);
+  });
+});
+
+describe('SentReads', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  test('the watchdog fails watched reads unanswered past the timeout, oldest first, and leaves unwatched ones alone', async () => {
+    const reads = new SentReads(10_000);
+    reads.watch();
+    const never = new Promise<unknown>(() => undefined);
+    reads.add(never, { count: 5, holds: 5, epoch: 0 }, true);
+    reads.add(never, { count: 5, holds: 5, epoch: 0 }, true);
+    const first = reads.oldest()!;
+    let settled: unknown = 'pending';
+    first.reply.then(() => (settled = 'resolved'), (error: unknown) => (settled = error));
+    await jest.advanceTimersByTimeAsync(9_000);
+    expect(settled).toBe('pending');
+    await jest.advanceTimersByTimeAsync(2_000);
+    expect(isTributaryError(settled) && settled.code).toBe(ErrorCode.Timeout);
+    reads.done();
+    await expect(reads.oldest()!.reply).rejects.toMatchObject({ code: ErrorCode.Timeout });
+    reads.done();
+    expect(reads.length).toBe(0);
+
+    reads.add(never, { count: 1, holds: 0, epoch: 0 }, false); // a BLOCK read: node-redis times it out itself
+    let blockSettled = false;
+    reads.oldest()!.reply.then(() => (blockSettled = true), () => (blockSettled = true));
+    await jest.advanceTimersByTimeAsync(30_000);
+    expect(blockSettled).toBe(false);
+    reads.unwatch();
+  });
+
+  test('a reply that arrives passes through unchanged; failAll rejects only what is still waiting', async () => {
+    const reads = new SentReads(10_000);
+    reads.add(Promise.resolve(['reply']), { count: 1, holds: 1, epoch: 3 }, true);
+    await expect(reads.oldest()!.reply).resolves.toEqual(['reply']);
+    expect(reads.oldest()).toMatchObject({ count: 1, holds: 1, epoch: 3 });
+    reads.add(new Promise<unknown>(() => undefined), { count: 1, holds: 1, epoch: 3 }, true);
+    reads.failAll(new Error('stopping'));
+    reads.done();
+    await expect(reads.oldest()!.reply).rejects.toThrow('stopping');
+  });
+});
