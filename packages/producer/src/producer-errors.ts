@@ -1,5 +1,6 @@
 import { ClosedError, ErrorCode, TimeoutError, TributaryError, toTributaryError } from '@tributary/core';
 import { ClientClosedError, ErrorReply, TimeoutError as CommandTimeoutError } from 'redis';
+import type { BatchFailure } from './batch-script.js';
 
 /**
  * What a failed write did to the stream: `false` when nothing was written (Redis answered with
@@ -33,31 +34,29 @@ export function writtenStateOf(error: unknown): WrittenState {
 }
 
 /**
- * Types a failed publish and records what it did in `data.written` (see {@link WrittenState}).
- * Server replies go through core's `toTributaryError`; node-redis's command timeout (an error
- * without a message) becomes a `TimeoutError` (`ERR_TIMEOUT`) that says the outcome is unknown.
+ * Types a failed publish and records what it did in `data.written` (see {@link WrittenState})
+ * and the stream in `data.stream`. Server replies go through core's `toTributaryError`;
+ * node-redis's command timeout (an error without a message) becomes a `TimeoutError`
+ * (`ERR_TIMEOUT`) that says the outcome is unknown.
  */
-export function publishError(error: unknown, context: string): TributaryError {
+export function publishError(error: unknown, context: string, stream: string): TributaryError {
   if (error instanceof CommandTimeoutError) {
     return new TimeoutError(`${context}: no reply within the command timeout; it may have been written`, {
       cause: error,
-      data: { written: 'unknown' },
+      data: { stream, written: 'unknown' },
     });
   }
   const typed = toTributaryError(error, context);
   // A fresh error (not one passed through) owns its data object: safe to complete it.
-  if (typed !== error) (typed.data as Record<string, unknown>).written = writtenStateOf(error);
+  if (typed !== error) Object.assign(typed.data as Record<string, unknown>, { stream, written: writtenStateOf(error) });
   return typed;
 }
 
 /**
- * Types a failure of one chunk of a batch and records what it did: `data.written` (see
- * {@link WrittenState}) and `data.stream`. The code is the one {@link publishError} picks.
+ * Types why a batch script call stopped (see `BatchFailure`): the same error a lone XADD would
+ * have got for that reply, with `data.written` `false` for the unwritten entries, or `'unknown'`
+ * when the call was lost after it was sent.
  */
-export function batchError(error: unknown, context: string, stream: string, written: WrittenState, detail: string): TributaryError {
-  const typed = publishError(error, context);
-  return new TributaryError(typed.code, `${typed.message} (${detail})`, {
-    cause: typed,
-    data: { ...typed.data, stream, written },
-  });
+export function batchFailureError(failure: BatchFailure, stream: string, context: string): TributaryError {
+  return failure === 'stream-missing' ? streamMissingError(stream, context) : publishError(failure.error, context, stream);
 }

@@ -7,16 +7,17 @@ import {
   type RedisClientLike,
   type RedisCommandOptions,
   type Retention,
-  retentionArgs,
   toCommander,
   type Topic,
   type TopicTypes,
 } from '@tributary/core';
 import { producerClosedError, publishError, streamMissingError } from './producer-errors.js';
 import {
+  BATCH_FROM_IN_FLIGHT,
   DEFAULT_CHUNK_SIZE,
   DEFAULT_HIGH_WATER_MARK,
   DEFAULT_IDEMPOTENCY_TTL_MS,
+  MIN_BATCH_SIZE,
   type ProducerOptions,
   producerOptionsSchema,
   type ProducerWritableOptions,
@@ -26,20 +27,30 @@ import {
   publishOptionsSchema,
   writableOptionsSchema,
 } from './producer-options.js';
+import { appendMode } from './append-mode.js';
+import { MAX_SCRIPT_FIELDS, tooManyHeaders } from './batch-script.js';
 import { ProducerWritable } from './producer-writable.js';
-import { MAX_SCRIPT_FIELDS, publishBatch, tooManyHeaders } from './publish-many.js';
+import { publishBatch } from './publish-many.js';
+import { createPublishQueue } from './publish-queue.js';
 import type { PublishManyResult, PublishResult } from './publish-result.js';
 import { IDEMPOTENT_PUBLISH_SCRIPT, type IdempotentPublishReply, IdempotentStatus, idempotentPublishArgs } from './publish-script.js';
-import { xaddHead } from './xadd-head.js';
 
 /** Publishes typed messages to one topic's stream. Create it with {@link createProducer}. */
 export interface Producer<T extends TopicTypes = TopicTypes> {
   /** The topic this producer writes to. */
   readonly topic: Topic<T>;
   /**
-   * Appends one message with one XADD (`XADD {topic} [NOMKSTREAM] [MAXLEN|MINID …] * type … data …
-   * id … ts … h:<name> …`). The payload is checked against its type's schema first: an invalid
-   * message writes nothing. Calls made without awaiting each other are pipelined by node-redis.
+   * Appends one message (`XADD {topic} [NOMKSTREAM] [MAXLEN|MINID …] * type … data … id … ts …
+   * h:<name> …`). The payload is checked against its type's schema first, synchronously: an
+   * invalid message rejects and writes nothing, whatever else is published around it.
+   *
+   * Calls made without awaiting each other land in call order. While fewer than 128 of this
+   * producer's messages are in flight, a publish is sent at once as a plain XADD; beyond that,
+   * publishes with the same effective options (retention, NOMKSTREAM) are batched into calls
+   * of the `publishMany` script (see {@link ProducerOptions.maxBatchSize}). Each call still
+   * resolves with its own entry, or rejects with its own typed error: if the script stops
+   * part-way (e.g. a server error on one XADD), the entries before are resolved and the rest
+   * rejected with `data.written: false`.
    *
    * With `options.idempotencyKey`, one Lua script checks and sets the marker
    * `{topic}:idem:<key>` atomically with the XADD; a key seen within `idempotencyTtlMs`
@@ -112,15 +123,17 @@ export function createProducer<T extends TopicTypes>(client: RedisClientLike, op
   const noMkStream = parsed.noMkStream ?? false;
   const ttlMs = parsed.idempotencyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS;
   const commandOptions: RedisCommandOptions | undefined = parsed.timeoutMs === undefined ? undefined : { timeoutMs: parsed.timeoutMs };
-  const defaultHead = xaddHead(stream, retention, noMkStream);
+  const maxBatchSize = parsed.maxBatchSize ?? DEFAULT_CHUNK_SIZE;
+  const defaultMode = appendMode(stream, retention, noMkStream);
   const xaddContext = `XADD ${stream}`;
   const scriptContext = `idempotent publish ${stream}`;
 
   let closed = false;
   let inFlight = 0;
   let idle: (() => void)[] = [];
-  const release = () => {
-    if (--inFlight === 0 && idle.length > 0) {
+  const release = (count = 1) => {
+    inFlight -= count;
+    if (inFlight === 0 && idle.length > 0) {
       const waiters = idle;
       idle = [];
       for (const resolve of waiters) resolve();
@@ -132,11 +145,12 @@ export function createProducer<T extends TopicTypes>(client: RedisClientLike, op
     ? (args: string[]) => commander.sendPlain(stream, args)
     : (args: string[]) => commander.send(stream, args, commandOptions);
 
-  // The hot path: no option parsing, a prebuilt head, one `.then` doing both the release and
-  // the reply mapping; the rejection handler is shared (it needs nothing from the call).
+  // A plain XADD (few publishes in flight, or batching off): a prebuilt head, one `.then`
+  // doing both the release and the reply mapping; the rejection handler is shared (it needs
+  // nothing from the call).
   const xaddFailed = (error: unknown): never => {
     release();
-    throw publishError(error, xaddContext);
+    throw publishError(error, xaddContext, stream);
   };
   const xadd = (head: readonly string[], fields: string[]): Promise<PublishResult> => {
     const id = fields[5]!;
@@ -149,10 +163,10 @@ export function createProducer<T extends TopicTypes>(client: RedisClientLike, op
     }, xaddFailed);
   };
 
-  const idempotentXadd = (key: string, r: Retention, noMk: boolean, fields: string[], now: number): Promise<PublishResult> => {
+  const idempotentXadd = (key: string, head: readonly string[], fields: string[]): Promise<PublishResult> => {
     const id = fields[5]!;
     const keys = [stream, topic.keys.idempotency(key)];
-    const args = idempotentPublishArgs(ttlMs, noMk, retentionArgs(r, now), fields);
+    const args = idempotentPublishArgs(ttlMs, head, fields);
     const sent = commander.evalScript<IdempotentPublishReply>(IDEMPOTENT_PUBLISH_SCRIPT, keys, args, commandOptions);
     inFlight++;
     return sent.then(
@@ -164,10 +178,24 @@ export function createProducer<T extends TopicTypes>(client: RedisClientLike, op
       },
       (error: unknown) => {
         release();
-        throw publishError(error, scriptContext);
+        throw publishError(error, scriptContext, stream);
       },
     );
   };
+
+  const target = { commander, stream, commandOptions };
+  const queue = maxBatchSize > 1
+    ? createPublishQueue({
+      target,
+      maxBatchSize,
+      minBatchSize: Math.min(MIN_BATCH_SIZE, maxBatchSize),
+      queueFrom: Math.min(BATCH_FROM_IN_FLIGHT, maxBatchSize),
+      sendOne: xadd,
+      acquire: (count) => void (inFlight += count),
+      release,
+      inFlight: () => inFlight,
+    })
+    : undefined;
 
   const publish = (message: OutgoingMessage<T>, publishOptions?: PublishOptions): Promise<PublishResult> => {
     if (closed) return Promise.reject(producerClosedError(topic.name));
@@ -178,15 +206,16 @@ export function createProducer<T extends TopicTypes>(client: RedisClientLike, op
       const o = publishOptions === undefined ? undefined : parseOptions(publishOptionsSchema, publishOptions, 'PublishOptions');
       const now = Date.now();
       const fields = encodeMessage(topic, message, now);
-      if (o === undefined) return xadd(defaultHead(now), fields);
-      const r = o.retention ?? retention;
-      const noMk = o.noMkStream ?? noMkStream;
-      if (o.idempotencyKey !== undefined) {
+      const mode = o === undefined || (o.retention === undefined && o.noMkStream === undefined)
+        ? defaultMode
+        : appendMode(stream, o.retention ?? retention, o.noMkStream ?? noMkStream);
+      if (o?.idempotencyKey !== undefined) {
         if (fields.length > MAX_SCRIPT_FIELDS) throw tooManyHeaders(fields.length);
-        return idempotentXadd(o.idempotencyKey, r, noMk, fields, now);
+        // Its own script call, after whatever was published before it.
+        queue?.flush();
+        return idempotentXadd(o.idempotencyKey, mode.scriptHead(now), fields);
       }
-      const head = o.retention === undefined && o.noMkStream === undefined ? defaultHead(now) : xaddHead(stream, r, noMk)(now);
-      return xadd(head, fields);
+      return queue === undefined ? xadd(mode.xaddHead(now), fields) : queue.publish(mode, fields, now);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -196,9 +225,12 @@ export function createProducer<T extends TopicTypes>(client: RedisClientLike, op
     if (closed) throw producerClosedError(topic.name);
     if (!Array.isArray(messages)) throw new InvalidArgumentError('messages', 'expected an array of messages');
     const o = manyOptions === undefined ? {} : parseOptions(publishManyOptionsSchema, manyOptions, 'PublishManyOptions');
+    const mode = o.retention === undefined ? defaultMode : appendMode(stream, o.retention, noMkStream);
+    // Its first chunk goes out now, after the publishes queued before this call.
+    queue?.flush();
     inFlight++;
     try {
-      return await publishBatch({ commander, stream, noMkStream, commandOptions }, topic, messages, o.retention ?? retention, o.chunkSize ?? DEFAULT_CHUNK_SIZE);
+      return await publishBatch(target, topic, messages, mode, o.chunkSize ?? DEFAULT_CHUNK_SIZE);
     } finally {
       release();
     }

@@ -45,7 +45,10 @@ export type IdempotentPublishReply = [status: 0 | 1 | 2, streamId: string, id: s
 /** Status values of {@link IdempotentPublishReply}. */
 export const IdempotentStatus = { Appended: 0, Duplicate: 1, StreamMissing: 2 } as const;
 
-/** ARGV of {@link IDEMPOTENT_PUBLISH_SCRIPT}. */
-export function idempotentPublishArgs(ttlMs: number, noMkStream: boolean, trim: readonly string[], fields: readonly string[]): string[] {
-  return [String(ttlMs), noMkStream ? '1' : '0', String(trim.length), ...trim, ...fields];
+/**
+ * ARGV of {@link IDEMPOTENT_PUBLISH_SCRIPT}; `head` is `AppendMode.scriptHead(now)` (NOMKSTREAM
+ * flag, trim count, trim arguments), the same head the batch script takes.
+ */
+export function idempotentPublishArgs(ttlMs: number, head: readonly string[], fields: readonly string[]): string[] {
+  return [String(ttlMs), ...head, ...fields];
 }

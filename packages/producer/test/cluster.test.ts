@@ -4,7 +4,7 @@ import { defineTopic, type RedisClientLike, type Topic } from '@tributary/core';
 import { createProducer } from '@tributary/producer';
 import { type RedisCluster, startRedisCluster, uniqueName } from '@tributary/test-utils';
 import { createCluster } from 'redis';
-import { created, orderTypes } from './fixtures.js';
+import { created, orderTypes, recordCommands } from './fixtures.js';
 
 type TestCluster = ReturnType<typeof createCluster>;
 
@@ -78,5 +78,29 @@ describe('on Redis Cluster', () => {
     const results = await producer.publishMany(Array.from({ length: 20 }, (_, n) => created(n)));
     expect(results.every((r) => r.ok)).toBe(true);
     expect(Number(await send(topic!.keys.stream, ['XLEN', topic!.keys.stream]))).toBe(5);
+  });
+
+  it('batches concurrent publishes into script calls on each topic’s node, in call order', async () => {
+    const topics = await topicsOnEveryMaster();
+    for (const topic of topics) {
+      const { redis: recorded, sent } = recordCommands(client as unknown as RedisClientLike);
+      const producer = createProducer(recorded, { topic, retention: 'none', maxBatchSize: 100 });
+      // With maxBatchSize 100, batching starts once 100 are in flight.
+      const count = 100 + 250;
+      const results = await Promise.all(Array.from({ length: count }, (_, n) => producer.publish(created(n))));
+      expect(sent).toEqual([...Array.from({ length: 100 }, () => 'XADD'), 'batch×100', 'batch×100', 'batch×50']);
+      const entries = (await send(topic.keys.stream, ['XRANGE', topic.keys.stream, '-', '+'])) as [string, string[]][];
+      expect(entries.map(([id]) => id)).toEqual(results.map((r) => r.streamId));
+      expect(entries.map(([, fields]) => JSON.parse(fields[3]!) as unknown)).toEqual(Array.from({ length: count }, (_, n) => created(n).data));
+
+      // A failing batch rejects each of its publishes and writes nothing.
+      const missing = defineTopic({ name: `${topic.name}-missing`, types: orderTypes });
+      const noMk = createProducer(recorded, { topic: missing, noMkStream: true, maxBatchSize: 2 });
+      const settled = await Promise.allSettled([1, 2, 3, 4].map((n) => noMk.publish(created(n))));
+      for (const s of settled) expect(s).toMatchObject({ status: 'rejected', reason: { code: 'ERR_REDIS', data: { reason: 'stream-missing', written: false } } });
+      expect(Number(await send(missing.keys.stream, ['EXISTS', missing.keys.stream]))).toBe(0);
+      expect(sent.slice(-2)).toEqual(['XADD', 'batch×2']);
+      await producer.close();
+    }
   });
 });

@@ -38,6 +38,9 @@ describe('createProducer options', () => {
     [{ topic, noMkStream: 'yes' }, 'ProducerOptions.noMkStream'],
     [{ topic, idempotencyTtlMs: 0 }, 'ProducerOptions.idempotencyTtlMs'],
     [{ topic, timeoutMs: -1 }, 'ProducerOptions.timeoutMs'],
+    [{ topic, maxBatchSize: 0 }, 'ProducerOptions.maxBatchSize'],
+    [{ topic, maxBatchSize: 2.5 }, 'ProducerOptions.maxBatchSize'],
+    [{ topic, maxBatchSize: 10_001 }, 'ProducerOptions.maxBatchSize'],
     [{ topic, maxLen: 10 }, 'ProducerOptions.maxLen'],
   ])('rejects %j naming %s', (options, field) => {
     expect(fieldOf(options)).toBe(field);
@@ -52,7 +55,7 @@ describe('createProducer options', () => {
   });
 
   it('accepts every documented option', () => {
-    const producer = createProducer(client, { topic, retention: { maxAgeMs: 60_000, exact: true }, noMkStream: true, idempotencyTtlMs: 1000, timeoutMs: 0 });
+    const producer = createProducer(client, { topic, retention: { maxAgeMs: 60_000, exact: true }, noMkStream: true, idempotencyTtlMs: 1000, timeoutMs: 0, maxBatchSize: 1 });
     expect(producer.topic).toBe(topic);
   });
 });

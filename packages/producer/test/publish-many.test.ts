@@ -1,32 +1,8 @@
-import { ErrorCode, InvalidArgumentError, type RedisClientLike, TributaryError, ValidationError } from '@tributary/core';
+import { ErrorCode, InvalidArgumentError, TributaryError, ValidationError } from '@tributary/core';
 import { createProducer, type PublishManyResult } from '@tributary/producer';
-import { ErrorReply, SocketClosedUnexpectedlyError } from 'redis';
-import { created, exists, ordersTopic, payloads, useRedis, xlen, xrange } from './fixtures.js';
+import { created, exists, failingScriptCall, ordersTopic, payloads, useRedis, xlen, xrange } from './fixtures.js';
 
 const redis = useRedis();
-
-/**
- * The real client, except that the `failAt`-th script call (EVALSHA/EVAL) fails the way `fault`
- * says: `'lost-after-send'` runs it on the server and then rejects as a dropped connection would;
- * `'refused'` rejects with an error reply without sending it.
- */
-function failingScriptCall(client: RedisClientLike, failAt: number, fault: 'lost-after-send' | 'refused'): RedisClientLike {
-  let calls = 0;
-  return new Proxy(client, {
-    get(target, property, receiver) {
-      if (property !== 'sendCommand') return Reflect.get(target, property, receiver) as unknown;
-      return async (args: string[], options?: object) => {
-        const isScript = args[0] === 'EVALSHA' || args[0] === 'EVAL';
-        if (isScript && ++calls === failAt) {
-          if (fault === 'refused') throw new ErrorReply('ERR injected refusal');
-          await target.sendCommand(args, options);
-          throw new SocketClosedUnexpectedlyError();
-        }
-        return target.sendCommand(args, options);
-      };
-    },
-  });
-}
 
 const okIds = (results: readonly PublishManyResult[]) => results.flatMap((r) => (r.ok ? [r.streamId] : []));
 
