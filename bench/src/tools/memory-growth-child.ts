@@ -13,15 +13,14 @@ import { childConfig, printResult } from '../children.js';
 import { startLibConsumer, startRawConsumer } from '../consumers.js';
 import { benchTopic } from '../payload.js';
 import { connectBench } from '../redis-setup.js';
-import { startRawVariant, startSwappedWorker, unlinkShiftedNodes } from './memory-growth-variants.js';
+import { startRawVariant, unlinkShiftedNodes } from './memory-growth-variants.js';
 
 interface Config {
   url: string;
   /**
    * `raw`, `lib`, `raw:<option>,…` (the raw loop with node-redis per-command options the
    * library's reader uses: `signal`, one long-lived abortSignal; `timeout`, a per-command
-   * timeout), or `lib:dict` / `lib:slots` (the worker with its inFlight Map swapped): see
-   * memory-growth-variants.ts.
+   * timeout): see memory-growth-variants.ts.
    */
   side: string;
   topic: string;
@@ -156,9 +155,7 @@ async function main(): Promise<void> {
     ? await startRawConsumer(client, { key: topic.keys.stream, group: c.group, consumer: 'memory', count: c.count, onMessage })
     : c.side === 'lib'
       ? await startLibConsumer(client, { topic, group: c.group, consumer: 'memory', concurrency: c.count, batchSize: c.count, onMessage })
-      : c.side.startsWith('raw:')
-        ? await startRawVariant(client, c, topic.keys.stream, onMessage)
-        : await startSwappedWorker(client, topic, c, onMessage);
+      : await startRawVariant(client, c, topic.keys.stream, onMessage);
   await finished;
   await new Promise((resolve) => setImmediate(resolve));
   if (c.profile) {

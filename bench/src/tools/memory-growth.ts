@@ -7,9 +7,9 @@
  * Usage: yarn run -T tsx src/tools/memory-growth.ts [--messages 1000000] [--every 50000]
  *          [--sides raw,lib] [--gc] [--node-options='--max-semi-space-size=…'] [--v8='--trace-gc']
  *          [--patch list-unlink] [--profile PREFIX] [--json FILE] [--log FILE]
- * Sides: raw, lib, and the experiments of memory-growth-variants.ts (raw:signal, raw:timeout,
- * lib:dict, lib:slots). E.g. `--gc --sides raw,lib,lib:slots` shows the worker's old space
- * growing after the first forced GC, and not with its inFlight Map swapped for slots.
+ * Sides: raw, lib, and the experiments of memory-growth-variants.ts (raw:signal, raw:timeout).
+ * E.g. `--gc --sides raw,lib` compares old space after each forced GC (before the worker's
+ * inFlight Map became a slot table, the worker's grew by ~40 MiB after its first major GC).
  * REDIS_URL: use that server instead of a private one. `--node-options` goes to the children's
  * NODE_OPTIONS (heap sizes Node accepts there, e.g. --max-semi-space-size); `--v8` flags are set
  * by the child at its start (v8.setFlagsFromString: GC tracing and policy flags read at each GC);

@@ -4,7 +4,7 @@ import { TimeoutError } from '@tributary/core';
 const WATCHDOG_INTERVAL_MS = 1000;
 
 /** An XREADGROUP sent on the reader and not handled yet. */
-export interface SentRead {
+interface SentRead {
   /** The COUNT it asked for. */
   readonly count: number;
   /** Slots it holds until answered (see Worker.sendReads). */
