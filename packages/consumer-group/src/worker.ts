@@ -345,9 +345,12 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
   /**
    * Sends XREADGROUPs on the reader while free slots allow. While the stream is idle: one read
    * at a time, with BLOCK. While it has a backlog: up to {@link READS_AHEAD} reads without
-   * BLOCK, of at most half the concurrency each and each holding the slots it may fill, so
-   * Redis answers one while the other's batch is handled and prefetch stays within
-   * concurrency. Acks queued so far go first, in the same write.
+   * BLOCK, each holding the slots it may fill, so prefetch stays within concurrency. A read
+   * ahead goes out only if a quarter batch is free besides the batch just received: batches are
+   * never cut smaller to make room, because each read has a fixed cost (measured on loopback:
+   * halving the batch to read ahead cost about 1 µs of CPU per message and gained nothing).
+   * With `concurrency` ≥ 2 × `batchSize`, Redis answers the next read while a batch is handled.
+   * Acks queued so far go first, in the same write.
    */
   private async sendReads(reads: SentReads, cursor: string | null, backlog: boolean, epoch: number): Promise<void> {
     const signal = this.readAbort.signal;
@@ -360,7 +363,7 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
       if (this.acks.sendingOnShared) await this.acks.settled(signal);
       const free = this.freeSlots();
       if (signal.aborted || free < this.readThreshold()) return;
-      const count = Math.min(free, this.batchSize, ahead ? Math.ceil(this.options.concurrency / READS_AHEAD) : free);
+      const count = Math.min(free, this.batchSize);
       const block = cursor === null && !ahead;
       this.acks.holdForReader = false;
       this.acks.flush(reader);

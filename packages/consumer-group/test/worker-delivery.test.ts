@@ -35,7 +35,7 @@ test('prefetch stays bounded while reads go out ahead on a backlog (fast handler
   const topic = pingTopic();
   await publish(redis.client, topic, pings(3000));
   const done = new Tally();
-  const worker = redis.worker({ topic, group: 'g', consumer: 'c1', concurrency: 20, startId: '0', handlers: { ping: (m) => { done.add(m.data.n); } } });
+  const worker = redis.worker({ topic, group: 'g', consumer: 'c1', concurrency: 20, batchSize: 8, startId: '0', handlers: { ping: (m) => { done.add(m.data.n); } } });
   const sampler = toCommander(await redis.connect());
   const samples: number[] = [];
   await worker.start();
