@@ -108,7 +108,7 @@ export function costBreakdown(rows: readonly ResultRow[]): string[] {
     lines.push(own < 0
       // Batched sends (publish coalescing into script calls) spend less per message than one command each.
       ? `${head}i.e. ${(-own).toFixed(2)} µs less than raw + zod: it sends fewer commands than messages; ${measured}`
-      : `${head}i.e. ${own.toFixed(2)} µs of its own beyond raw + zod. Sending one command per message like the raw loop, ` +
+      : `${head}i.e. ${own.toFixed(2)} µs of its own beyond raw + zod. Sending the same commands as the raw loop, ` +
         `a library validating every message cannot pass ${ceiling.toFixed(2)}× it when CPU-bound; ${measured}`);
   }
   return lines;
