@@ -60,6 +60,17 @@ export const memoryScenario: Scenario = {
       const libResult = await memoryRun(ctx, stream, 'lib', every);
       const raw = view(rawResult, firstAt);
       const lib = view(libResult, firstAt);
+      /** A row comparing one sample field at the end of both runs, in MiB. */
+      const atEnd = (scenario: string, field: 'heapUsed' | 'rss', note?: string): ResultRow => ({
+        scenario,
+        metric: 'MiB at end',
+        baselineName: 'raw loop',
+        baseline: raw.last[field] / 2 ** 20,
+        lib: lib.last[field] / 2 ** 20,
+        ratio: lib.last[field] / raw.last[field],
+        rounds: 1,
+        ...(note === undefined ? {} : { note }),
+      });
       for (const [name, r, v] of [['raw', rawResult, raw], ['lib', libResult, lib]] as const) {
         ctx.log(`${name}: RSS ${mb(v.first.rss)} MiB at ${v.first.at} → ${mb(v.last.rss)} MiB at ${v.last.at} (peak ${mb(r.peakRss)}, settled from ${v.settledAt}); heap ${mb(v.first.heapUsed)} → ${mb(v.last.heapUsed)} MiB; major GCs not forced: ${r.majorGcs}`);
         ctx.log(`${name} after GC, RSS/heapTotal/old space MiB: ${r.samples.map((s) => `${k(s.at)} ${mb(s.rss)}/${mb(s.heapTotal)}/${mb(s.oldSpace)}`).join(' ')}`);
@@ -85,25 +96,8 @@ export const memoryScenario: Scenario = {
             `peak RSS (read every 10,000 messages and at each sample): Tributary ${mb(libResult.peakRss)}, raw ${mb(rawResult.peakRss)} MiB; row 7c compares the whole RSS.`,
           ].join(' '),
         },
-        {
-          scenario: '7b. worker memory, heap after GC',
-          metric: 'MiB at end',
-          baselineName: 'raw loop',
-          baseline: raw.last.heapUsed / 2 ** 20,
-          lib: lib.last.heapUsed / 2 ** 20,
-          ratio: lib.last.heapUsed / raw.last.heapUsed,
-          rounds: 1,
-        },
-        {
-          scenario: '7c. worker memory, RSS after GC',
-          metric: 'MiB at end',
-          baselineName: 'raw loop',
-          baseline: raw.last.rss / 2 ** 20,
-          lib: lib.last.rss / 2 ** 20,
-          ratio: lib.last.rss / raw.last.rss,
-          rounds: 1,
-          note: `The whole RSS at the end, not its growth: both child processes load the same modules (tsx, node-redis, zod, the library). V8 old space committed at the end: Tributary ${mb(lib.last.oldSpace)}, raw ${mb(raw.last.oldSpace)} MiB (heap in use after GC: row 7b).`,
-        },
+        atEnd('7b. worker memory, heap after GC', 'heapUsed'),
+        atEnd('7c. worker memory, RSS after GC', 'rss', `The whole RSS at the end, not its growth: both child processes load the same modules (tsx, node-redis, zod, the library). V8 old space committed at the end: Tributary ${mb(lib.last.oldSpace)}, raw ${mb(raw.last.oldSpace)} MiB (heap in use after GC: row 7b).`),
       ];
       return rows;
     } finally {
