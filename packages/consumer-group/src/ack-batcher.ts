@@ -1,4 +1,5 @@
 import { type Commander, isNoGroupReply, toTributaryError, type TributaryError } from '@tributary/core';
+import { settlesWithin } from './blocking-reader.js';
 
 /** Longest an ack held for the read loop waits before it is sent on the shared connection. */
 const HOLD_FOR_READER_MS = 20;
@@ -132,7 +133,9 @@ export class AckBatcher {
       clearTimeout(this.retryTimer);
       this.retryTimer = undefined;
       this.flush();
-      await Promise.all(this.inFlight);
+      // Bounded: a server that stops answering must not hold stop() forever. Unconfirmed acks
+      // leave their messages pending: redelivered later, never lost.
+      if (!(await settlesWithin(Promise.all(this.inFlight), Math.max(0, deadline - Date.now())))) break;
       if (this.queue.length === 0 || Date.now() >= deadline) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

@@ -16,8 +16,9 @@ export interface BlockingReader {
   /**
    * Ends a blocking read on the server. Standalone: CLIENT UNBLOCK of the reader's client ID,
    * sent through the main connection (aborting the command only releases the client side).
-   * Cluster (no single client ID): drops the reader connection; anything the server delivered
-   * into it stays in the group's pending list, and XREAD leaves no server state at all.
+   * Cluster (no single client ID), or no answer to the UNBLOCK within a grace period: drops the
+   * reader connection; anything the server delivered into it stays in the group's pending
+   * list, and XREAD leaves no server state at all.
    */
   interrupt(): Promise<void>;
   /** Closes the reader; drops it if a close does not finish quickly (a BLOCK still running). */
@@ -31,8 +32,10 @@ export async function openBlockingReader(main: Commander): Promise<BlockingReade
   return {
     commander,
     async interrupt() {
-      if (clientId) await main.send(undefined, ['CLIENT', 'UNBLOCK', clientId]).catch(() => undefined);
-      else commander.destroy();
+      // A server that does not answer (frozen, or unreachable with commands queued offline)
+      // cannot unblock anything: drop the reader instead, as on a cluster.
+      const unblocked = clientId !== undefined && (await settlesWithin(main.send(undefined, ['CLIENT', 'UNBLOCK', clientId]), CLOSE_GRACE_MS));
+      if (!unblocked) commander.destroy();
     },
     async close() {
       if (!commander.client.isOpen) return;
