@@ -103,7 +103,8 @@ export function costBreakdown(rows: readonly ResultRow[]): string[] {
     const lib = (main.cpu.lib + zod.cpu.lib) / 2;
     const own = lib - zod.cpu.baseline;
     const ceiling = raw / (raw + Math.max(0, validation));
-    const head = `- **${name}**: raw ${raw.toFixed(2)} µs/msg; zod validation +${validation.toFixed(2)} µs; Tributary ${lib.toFixed(2)} µs, `;
+    // Noise can make the validation delta negative: print its sign as measured.
+    const head = `- **${name}**: raw ${raw.toFixed(2)} µs/msg; zod validation ${validation < 0 ? '−' : '+'}${Math.abs(validation).toFixed(2)} µs; Tributary ${lib.toFixed(2)} µs, `;
     const measured = `measured ${formatRatio(main.ratio)} (vs raw + zod: ${formatRatio(zod.ratio)}).`;
     lines.push(own < 0
       // Batched sends (publish coalescing into script calls) spend less per message than one command each.
