@@ -22,9 +22,15 @@ export class AckBatcher {
   private queue: string[] = [];
   private scheduled = false;
   private holdTimer: NodeJS.Timeout | undefined;
-  private readonly inFlight = new Set<Promise<void>>();
-  /** XACKs sent on the shared connection (not the reader) still awaiting their reply. */
-  private readonly onShared = new Set<Promise<void>>();
+  /**
+   * XACK calls sent and not answered yet, all and those on the shared connection. Counters, not
+   * a Set of promises: no allocation per call, and no hash table churned once per batch, the
+   * pattern that made the worker's in-flight Map promote per-message objects (in-flight.ts).
+   */
+  private sending = 0;
+  private sendingShared = 0;
+  /** Woken each time an XACK call is answered. */
+  private answerWaiters: (() => void)[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -35,11 +41,6 @@ export class AckBatcher {
     /** Called on a failed XACK; `dropped` is true when the IDs were given up (group gone). */
     private readonly onError: (error: TributaryError, ids: readonly string[], dropped: boolean) => void,
   ) {}
-
-  /** IDs queued or being sent. */
-  get size(): number {
-    return this.queue.length + this.inFlight.size;
-  }
 
   /** Queues one ID; it is sent at the end of this turn of the event loop. */
   add(id: string): void {
@@ -70,19 +71,38 @@ export class AckBatcher {
     while (this.queue.length > 0) {
       const ids = this.queue.length <= this.maxBatch ? this.queue : this.queue.slice(0, this.maxBatch);
       this.queue = this.queue.length <= this.maxBatch ? [] : this.queue.slice(this.maxBatch);
-      const sent: Promise<void> = via.send(this.key, ['XACK', this.key, this.group, ...ids]).then(
-        () => undefined,
-        (error: unknown) => this.failed(error, ids),
-      );
-      this.inFlight.add(sent);
-      // Only these can reach the server after a read sent on the reader: see settled().
+      // Only XACKs on the shared connection can reach the server after a read sent on the
+      // reader: see settled().
       const shared = via === this.commander;
-      if (shared) this.onShared.add(sent);
-      void sent.finally(() => {
-        this.inFlight.delete(sent);
-        if (shared) this.onShared.delete(sent);
-      });
+      this.sending++;
+      if (shared) this.sendingShared++;
+      via.send(this.key, ['XACK', this.key, this.group, ...ids]).then(
+        () => this.answered(shared),
+        (error: unknown) => {
+          this.failed(error, ids);
+          this.answered(shared);
+        },
+      );
     }
+  }
+
+  private answered(shared: boolean): void {
+    this.sending--;
+    if (shared) this.sendingShared--;
+    const waiters = this.answerWaiters;
+    if (waiters.length === 0) return;
+    this.answerWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Resolves when every XACK call sent so far is answered. */
+  private async allAnswered(): Promise<void> {
+    while (this.sending > 0) await this.nextAnswer();
+  }
+
+  /** Resolves when the next XACK call is answered. */
+  private nextAnswer(): Promise<void> {
+    return new Promise((resolve) => this.answerWaiters.push(resolve));
   }
 
   private failed(error: unknown, ids: string[]): void {
@@ -102,7 +122,7 @@ export class AckBatcher {
 
   /** True while an XACK sent on the shared connection awaits its reply (see {@link AckBatcher.settled}). */
   get sendingOnShared(): boolean {
-    return this.onShared.size > 0;
+    return this.sendingShared > 0;
   }
 
   /**
@@ -112,13 +132,13 @@ export class AckBatcher {
    * the reader itself need no wait: one socket keeps the order. Usually nothing is in flight.
    */
   async settled(signal: AbortSignal): Promise<void> {
-    while (this.onShared.size > 0 && !signal.aborted) {
+    while (this.sendingShared > 0 && !signal.aborted) {
       let onAbort: (() => void) | undefined;
       const aborted = new Promise<void>((resolve) => {
         onAbort = resolve;
         signal.addEventListener('abort', onAbort, { once: true });
       });
-      await Promise.race([Promise.all(this.onShared), aborted]);
+      await Promise.race([this.nextAnswer(), aborted]);
       signal.removeEventListener('abort', onAbort!);
     }
   }
@@ -135,7 +155,7 @@ export class AckBatcher {
       this.flush();
       // Bounded: a server that stops answering must not hold stop() forever. Unconfirmed acks
       // leave their messages pending: redelivered later, never lost.
-      if (!(await settlesWithin(Promise.all(this.inFlight), Math.max(0, deadline - Date.now())))) break;
+      if (!(await settlesWithin(this.allAnswered(), Math.max(0, deadline - Date.now())))) break;
       if (this.queue.length === 0 || Date.now() >= deadline) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
