@@ -1,6 +1,6 @@
 import { createProducer } from '@tributary/producer';
 import { Queue, Worker as BullWorker } from 'bullmq';
-import { startLibConsumer, startRawConsumer } from '../consumers.js';
+import { type RunningConsumer, startLibConsumer, startRawConsumer } from '../consumers.js';
 import { type BenchContext, freshName, type Scenario } from '../context.js';
 import { type FilledStream, fillStream } from '../fill.js';
 import { benchTopic, EVENT_TYPE, payload } from '../payload.js';
@@ -92,12 +92,12 @@ async function bullWorkerRun(ctx: BenchContext, total: number, concurrency: numb
   }
 }
 
-/** Tributary worker at the same concurrency (batchSize defaults to it), async no-op handler. */
-async function libWorkerRun(ctx: BenchContext, stream: FilledStream, concurrency: number): Promise<number> {
+/** msgs/s of one consumer started by `startConsumer` on a fresh group, until the stream is all acked. */
+async function timedConsume(ctx: BenchContext, stream: FilledStream, startConsumer: (group: string) => Promise<RunningConsumer>): Promise<number> {
   const group = freshName('g');
   await createGroup(ctx.monitor, stream.key, group);
   const start = performance.now();
-  const consumer = await startLibConsumer(ctx.client, { topic: stream.topic, group, consumer: 'c', concurrency });
+  const consumer = await startConsumer(group);
   await waitConsumed(ctx.monitor, stream.key, group, stream.lastId, { ready: () => consumer.handled() >= stream.count });
   const result = rate(stream.count, performance.now() - start);
   await consumer.stop();
@@ -105,17 +105,14 @@ async function libWorkerRun(ctx: BenchContext, stream: FilledStream, concurrency
   return result;
 }
 
+/** Tributary worker at the same concurrency (batchSize defaults to it), async no-op handler. */
+function libWorkerRun(ctx: BenchContext, stream: FilledStream, concurrency: number): Promise<number> {
+  return timedConsume(ctx, stream, (group) => startLibConsumer(ctx.client, { topic: stream.topic, group, consumer: 'c', concurrency }));
+}
+
 /** Raw loop reading `count` entries per XREADGROUP, acking them pipelined with the next read. */
-async function rawAtCount(ctx: BenchContext, stream: FilledStream, count: number): Promise<number> {
-  const group = freshName('g');
-  await createGroup(ctx.monitor, stream.key, group);
-  const start = performance.now();
-  const consumer = await startRawConsumer(ctx.client, { key: stream.key, group, consumer: 'c', count });
-  await waitConsumed(ctx.monitor, stream.key, group, stream.lastId, { ready: () => consumer.handled() >= stream.count });
-  const result = rate(stream.count, performance.now() - start);
-  await consumer.stop();
-  await ctx.monitor.sendCommand(['XGROUP', 'DESTROY', stream.key, group]);
-  return result;
+function rawAtCount(ctx: BenchContext, stream: FilledStream, count: number): Promise<number> {
+  return timedConsume(ctx, stream, (group) => startRawConsumer(ctx.client, { key: stream.key, group, consumer: 'c', count }));
 }
 
 function fmt(values: number[]): string {

@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   const only = process.env.ONLY_WORKER === '1';
   for (let round = 0; round < 3; round++) {
     if (!only) await timeIt('raw decode', () => { for (const e of entries) rawDecode(e.fields); });
-    if (!only && process.env.NO_ZOD !== '1') await timeIt('raw decode + zod', () => { for (const e of entries) orderSchema.parse(rawDecode(e.fields)); });
+    if (!only) await timeIt('raw decode + zod', () => { for (const e of entries) orderSchema.parse(rawDecode(e.fields)); });
     if (!only) await timeIt('decodeMessage', () => { for (const e of entries) decodeMessage(topic, e.id, e.fields); });
     await timeIt(`worker path (${sync ? 'sync' : 'async'} handler)`, async () => {
       for (const e of entries) internal.startEntry(e, 1);

@@ -286,7 +286,7 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
           if (resync) await this.pause(reconnectDelay(failures++, 2000));
           continue;
         }
-        await this.sendReads(reads, cursor, backlog, epoch);
+        await this.sendReads(cursor, backlog, epoch);
         if (reads.length === 0) continue;
       }
       const read = reads.oldest()!;
@@ -331,7 +331,7 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
         // batch's entries hold their slots already, so prefetch stays within concurrency.
         this.reserved += entries.length;
         try {
-          await this.sendReads(reads, cursor, backlog, epoch);
+          await this.sendReads(cursor, backlog, epoch);
         } finally {
           this.reserved -= entries.length;
         }
@@ -352,7 +352,8 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
    * With `concurrency` ≥ 2 × `batchSize`, Redis answers the next read while a batch is handled.
    * Acks queued so far go first, in the same write.
    */
-  private async sendReads(reads: SentReads, cursor: string | null, backlog: boolean, epoch: number): Promise<void> {
+  private async sendReads(cursor: string | null, backlog: boolean, epoch: number): Promise<void> {
+    const reads = this.reads;
     const signal = this.readAbort.signal;
     const ahead = cursor === null && backlog;
     const limit = ahead ? READS_AHEAD : 1;
