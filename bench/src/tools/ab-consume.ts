@@ -35,7 +35,10 @@ async function main(): Promise<void> {
       } else {
         const ack = /ack=(\d+)/.exec(variant)?.[1];
         const sync = variant.includes('sync');
-        const worker = createWorker(client, {
+        const at = variant.indexOf('@');
+        // A copy of an earlier build, loaded by path (its own @tributary/core resolves beside it).
+        const create = at < 0 ? createWorker : ((await import(variant.slice(at + 1))) as { createWorker: typeof createWorker }).createWorker;
+        const worker = create(client, {
           topic, group, consumer: 'c', createGroup: false,
           concurrency: Number(/c=(\d+)/.exec(variant)?.[1] ?? 500),
           batchSize: Number(/b=(\d+)/.exec(variant)?.[1] ?? 500),

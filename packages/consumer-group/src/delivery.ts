@@ -1,9 +1,12 @@
-import { TimeoutError, type MessageOf, type StreamEntry, type TopicTypes } from '@tributary/core';
+import { TimeoutError, type MessageOf, type TopicTypes } from '@tributary/core';
 import { FailureKind, type FailureKindValue } from './failure-handler.js';
 import type { HandlerContext } from './handler-context.js';
 
 /** Returned by the iteration handler for a message given back unhandled: neither ack nor failure. */
 export const RELEASE: unique symbol = Symbol('tributary.release');
+
+/** An entry's fields as read: bytes (the worker's own reads) or text (claims); null when deleted. */
+export type EntryFields = readonly Buffer[] | readonly string[] | null;
 
 /** What the worker side of a delivery needs; kept narrow so Delivery does not depend on Worker. */
 export interface DeliveryOwner {
@@ -20,10 +23,11 @@ export interface DeliveryOwner {
  */
 export class Delivery implements HandlerContext {
   readonly streamId: string;
-  readonly fields: readonly string[] | null;
+  /** The fields as read; {@link Delivery.fields} turns bytes into text when a failure needs them. */
+  private readonly rawFields: EntryFields;
   message: MessageOf<TopicTypes> | undefined;
   /** When the lease was last taken or renewed (ms). */
-  leasedAt = Date.now();
+  leasedAt: number;
   /** A peer claimed it while it ran: renewal stops and `lease-lost` is reported once. */
   leaseLost = false;
   timedOut = false;
@@ -33,13 +37,23 @@ export class Delivery implements HandlerContext {
   /** Its slot in the worker's in-flight table (in-flight.ts), -1 when not in it. */
   slot = -1;
 
+  /** `leasedAt`: when the entry was read or claimed (one timestamp per batch). */
   constructor(
     private readonly owner: DeliveryOwner,
-    entry: StreamEntry,
+    streamId: string,
+    fields: EntryFields,
     readonly deliveries: number,
+    leasedAt: number,
   ) {
-    this.streamId = entry.id;
-    this.fields = entry.fields;
+    this.streamId = streamId;
+    this.rawFields = fields;
+    this.leasedAt = leasedAt;
+  }
+
+  /** The entry's fields as stored, as text (failure reports, dead letters); null when deleted. */
+  get fields(): readonly string[] | null {
+    const fields = this.rawFields;
+    return fields === null ? null : fields.map((field: string | Buffer) => (typeof field === 'string' ? field : field.toString()));
   }
 
   get group(): string {

@@ -7,15 +7,16 @@ import {
   DecodeError,
   DecodeFailure,
   decodeMessage,
+  decodeMessageBytes,
   InvalidArgumentError,
   isErrorReply,
   isNoGroupReply,
   type MessageOf,
   parseOptions,
-  parseReadReply,
+  type EntryTuple,
   type RedisClientLike,
   reconnectDelay,
-  type StreamEntry,
+  singleStreamEntries,
   type Topic,
   type TopicTypes,
   toTributaryError,
@@ -23,7 +24,7 @@ import {
 } from '@tributary/core';
 import { AckBatcher } from './ack-batcher.js';
 import { BLOCK_TIMEOUT_MARGIN_MS, type BlockingReader, openBlockingReader } from './blocking-reader.js';
-import { Delivery, type DeliveryOwner, RELEASE } from './delivery.js';
+import { Delivery, type DeliveryOwner, type EntryFields, RELEASE } from './delivery.js';
 import {
   type ClaimedEntry,
   type FailedDelivery,
@@ -47,6 +48,9 @@ const STOP_READ_GRACE_MS = 500;
 
 /** Reads sent ahead while the stream has a backlog: one answered while the other's batch is handled. */
 const READS_AHEAD = 2;
+
+/** Options of a read without BLOCK: bytes, and no per-command timer (see sendReads). */
+const READ_OPTIONS = { bytes: true } as const;
 
 type Internal = (message: MessageOf<TopicTypes>, delivery: Delivery) => unknown;
 
@@ -121,6 +125,9 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
   /** XREADGROUPs sent on the reader, oldest first. */
   private readonly reads = new SentReads(BLOCK_TIMEOUT_MARGIN_MS);
   private readonly ownPending: OwnPendingScope;
+  /** The last type routed and its handler (see handlerOf). */
+  private lastType: string | undefined;
+  private lastHandler: Internal | undefined;
 
   /** @internal use {@link createWorker} */
   constructor(connection: RedisClientLike | Commander, options: WorkerOptions<T>) {
@@ -290,9 +297,9 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
         if (reads.length === 0) continue;
       }
       const read = reads.oldest()!;
-      let entries: StreamEntry[];
+      let entries: readonly EntryTuple<Buffer>[];
       try {
-        entries = parseReadReply(await read.reply).values().next().value ?? [];
+        entries = singleStreamEntries<Buffer>(await read.reply);
         failures = 0;
       } catch (error) {
         // The reads sent behind a failed one fail alike: one report, one recovery.
@@ -319,10 +326,14 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
           cursor = null;
           continue;
         }
-        cursor = entries[entries.length - 1]!.id;
+        cursor = entries[entries.length - 1]![0].toString();
         const counts = await this.deliveryCounts(entries);
         const running = this.inFlight.ids();
-        for (const entry of entries) this.startEntry(entry, counts.get(entry.id) ?? 1, running);
+        const now = Date.now();
+        for (const [bytes, fields] of entries) {
+          const id = bytes.toString();
+          this.startEntry(id, fields, counts.get(id) ?? 1, now, running);
+        }
         continue;
       }
       backlog = entries.length === read.count;
@@ -336,8 +347,13 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
           this.reserved -= entries.length;
         }
       }
-      // New entries ('>') were never delivered before: none can be running already.
-      for (const entry of entries) this.startEntry(entry, 1);
+      // New entries ('>') were never delivered before: none can be running already. One
+      // timestamp serves the whole batch as its lease start (they all arrived in one reply).
+      const now = Date.now();
+      for (let i = 0; i < entries.length; i++) {
+        const entry = entries[i]!;
+        this.startEntry(entry[0].toString(), entry[1], 1, now);
+      }
     }
     this.acks.holdForReader = false;
   }
@@ -372,10 +388,11 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
       if (block) args.push('BLOCK', String(this.options.blockMs));
       args.push('STREAMS', this.key, cursor ?? '>');
       // A BLOCK read gets node-redis's own timeout and the stop signal; the others are watched
-      // by SentReads instead (a per-command timer costs more than they do).
+      // by SentReads instead (a per-command timer costs more than they do). Replies come as
+      // bytes: decodeMessageBytes makes strings only of what a message needs.
       const sent = block
-        ? reader.send(this.key, args, { timeoutMs: this.options.blockMs + BLOCK_TIMEOUT_MARGIN_MS, signal })
-        : reader.send(this.key, args);
+        ? reader.send(this.key, args, { timeoutMs: this.options.blockMs + BLOCK_TIMEOUT_MARGIN_MS, signal, bytes: true })
+        : reader.send(this.key, args, READ_OPTIONS);
       // A read ahead holds its slots until answered. A blocking read does not: it may wait for
       // blockMs, and reclaimed messages (recovery) must be able to start meanwhile.
       const holds = block ? 0 : count;
@@ -412,7 +429,8 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
       const counts = new Map([...listed].filter(([id]) => !running.has(id)).slice(0, free));
       if (counts.size === 0) return true;
       const { entries, gone } = await claimOwn(this.ownPending, [...counts.keys()]);
-      for (const entry of entries) this.startEntry(entry, (counts.get(entry.id) ?? 0) + 1, running);
+      const now = Date.now();
+      for (const entry of entries) this.startEntry(entry.id, entry.fields, (counts.get(entry.id) ?? 0) + 1, now, running);
       // Entries deleted from the stream while pending have no data left to handle. Say so.
       if (gone.length > 0) this.emit('lost', { group: this.group, consumer: this.consumer, streamIds: gone, reason: 'trimmed' });
       return true;
@@ -444,9 +462,9 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
   }
 
   /** Delivery counters of entries re-read from our own pending list (one XPENDING range call). */
-  private async deliveryCounts(entries: readonly StreamEntry[]): Promise<Map<string, number>> {
+  private async deliveryCounts(entries: readonly EntryTuple<Buffer>[]): Promise<Map<string, number>> {
     try {
-      return await pendingCounts(this.ownPending, entries[0]!.id, entries[entries.length - 1]!.id, entries.length);
+      return await pendingCounts(this.ownPending, entries[0]![0].toString(), entries[entries.length - 1]![0].toString(), entries.length);
     } catch (error) {
       this.emit('worker-error', { stage: 'read', error: toTributaryError(error, `XPENDING ${this.key}`) });
       return new Map();
@@ -454,15 +472,19 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
   }
 
   /**
-   * Decodes, routes and runs one entry. Never throws. `running`: IDs being handled when the
-   * batch arrived, for entries that may be (re-read own pending entries, reclaimed ones).
+   * Decodes, routes and runs one entry. Never throws. `fields`: as bytes from the worker's
+   * own reads, as text from claims. `now`: when the batch arrived (the lease's start).
+   * `running`: IDs being handled when the batch arrived, for entries that may be (re-read own
+   * pending entries, reclaimed ones).
    */
-  private startEntry(entry: StreamEntry, deliveries: number, running?: ReadonlySet<string>): void {
-    if (running?.has(entry.id)) return; // already being handled (re-read or re-claimed)
-    const delivery = new Delivery(this, entry, deliveries);
+  private startEntry(id: string, fields: EntryFields, deliveries: number, now: number, running?: ReadonlySet<string>): void {
+    if (running?.has(id)) return; // already being handled (re-read or re-claimed)
+    const delivery = new Delivery(this, id, fields, deliveries, now);
     let message: MessageOf<T>;
     try {
-      message = decodeMessage(this.topic, entry.id, entry.fields);
+      message = fields !== null && typeof fields[0] === 'object'
+        ? decodeMessageBytes(this.topic, id, fields as readonly Buffer[])
+        : decodeMessage(this.topic, id, fields as readonly string[] | null);
     } catch (error) {
       // A type the topic does not declare is one nobody handles: same kind as a declared type
       // without a handler, so one policy covers both (e.g. during a rolling deploy).
@@ -475,9 +497,9 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
       return;
     }
     delivery.message = message;
-    const handler = (this.handlers[message.type] ?? this.defaultHandler) as Internal | undefined;
+    const handler = this.handlerOf(message.type);
     if (!handler) {
-      this.fail(delivery, message, FailureKind.UnhandledType, new DecodeError(DecodeFailure.UnknownType, `no handler for type "${message.type}"`, { data: { streamId: entry.id, type: message.type } }));
+      this.fail(delivery, message, FailureKind.UnhandledType, new DecodeError(DecodeFailure.UnknownType, `no handler for type "${message.type}"`, { data: { streamId: id, type: message.type } }));
       return;
     }
     this.inFlight.add(delivery);
@@ -495,6 +517,18 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
     } else {
       this.finish(delivery, result, false);
     }
+  }
+
+  /**
+   * The handler for `type` (or the default one). Type names read from Redis are fresh strings,
+   * which a keyed lookup hashes every time: a run of one type compares with the last name.
+   */
+  private handlerOf(type: string): Internal | undefined {
+    if (type === this.lastType) return this.lastHandler;
+    const handler = (Object.hasOwn(this.handlers, type) ? this.handlers[type as keyof Handlers<T>] : undefined) ?? this.defaultHandler;
+    this.lastType = type;
+    this.lastHandler = handler as Internal | undefined;
+    return this.lastHandler;
   }
 
   /** A handler settled: ack, or hand the failure on. */
@@ -632,6 +666,7 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
       throw new InvalidArgumentError('WorkerOptions.handlers', 'a worker with handlers cannot also be iterated');
     }
     this.defaultHandler = handler;
+    this.lastType = undefined;
   }
 
   private handle(): WorkerHandle {
@@ -645,9 +680,10 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
       isStopping: () => this.stopping !== undefined,
       dispatch: async (entries: readonly ClaimedEntry[]) => {
         const running = this.inFlight.ids();
+        const now = Date.now();
         for (const entry of entries) {
           if (this.stopping || this.freeSlots() <= 0) break; // the rest stay pending, owned by us
-          this.startEntry(entry, entry.deliveries, running);
+          this.startEntry(entry.id, entry.fields, entry.deliveries, now, running);
         }
       },
       emit: (event, payload) => {

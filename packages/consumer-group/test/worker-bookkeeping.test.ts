@@ -8,7 +8,7 @@ import { InFlight } from '../src/in-flight.js';
 import { SentReads } from '../src/sent-reads.js';
 
 const owner: DeliveryOwner = { group: 'g', consumer: 'c', ack: () => undefined, extendLease: async () => true };
-const delivery = (id: string) => new Delivery(owner, { id, fields: [] }, 1);
+const delivery = (id: string) => new Delivery(owner, id, [], 1, Date.now());
 
 describe('InFlight', () => {
   test('add, remove and reuse of slots; size, ids, values and has follow', () => {

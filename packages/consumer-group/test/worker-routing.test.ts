@@ -45,6 +45,28 @@ test('routes each message to the handler of its type, the rest to defaultHandler
   await waitFor(async () => (await pendingCount(redis.commander, topic, 'g')) === 0);
 });
 
+test("a type named like an Object member ('valueOf', 'toString') without a handler is unhandled, not routed to the prototype", async () => {
+  const topic = defineTopic({
+    name: uniqueName('proto'),
+    types: { valueOf: z.object({ n: z.number() }), toString: z.object({ n: z.number() }), 'order.x': z.object({ n: z.number() }) },
+  });
+  const failures: Failure[] = [];
+  const handled: number[] = [];
+  const worker = redis.worker({ topic, group: 'g', consumer: 'c1', blockMs: 500, handlers: { 'order.x': (m) => { handled.push(m.data.n); } } });
+  worker.on('failure', (f) => failures.push(f));
+  await worker.start();
+  await publish(redis.client, topic, [
+    { type: 'order.x', data: { n: 1 } },
+    { type: 'valueOf', data: { n: 2 } },
+    { type: 'toString', data: { n: 3 } },
+    { type: 'order.x', data: { n: 4 } },
+  ]);
+  await waitFor(() => handled.length === 2 && failures.length === 2);
+  expect(handled).toEqual([1, 4]);
+  expect(failures.map((f) => [f.kind, f.message?.type])).toEqual([[FailureKind.UnhandledType, 'valueOf'], [FailureKind.UnhandledType, 'toString']]);
+  await waitFor(async () => (await pendingCount(redis.commander, topic, 'g')) === 2);
+});
+
 test('malformed entries and unhandled types are reported as failures, stay pending, and never stop the worker', async () => {
   const topic = ordersTopic();
   const failures: Failure[] = [];

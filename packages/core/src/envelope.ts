@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { decodePayload, encodePayload } from './codec.js';
-import { DecodeError, DecodeFailure, InvalidArgumentError, ValidationError } from './errors.js';
+import { encodePayload } from './codec.js';
+import { InvalidArgumentError, ValidationError } from './errors.js';
 import { toValidationIssues } from './options.js';
 import type { PayloadInputOf, PayloadOf, Topic, TopicTypes, TypeName } from './topic.js';
 
@@ -17,9 +17,6 @@ export const Field = {
   /** Prefix of header fields: header `traceparent` is stored as field `h:traceparent`. */
   HeaderPrefix: 'h:',
 } as const;
-
-/** Shared by every message without headers (messages are read-only). */
-const NO_HEADERS: Readonly<Headers> = Object.freeze({});
 
 /** Message headers: string keys and values (e.g. `traceparent`). */
 export type Headers = Record<string, string>;
@@ -116,89 +113,4 @@ export function fieldsToRecord(fields: readonly string[] | null | undefined): Re
   // fromEntries defines own properties: a field named `__proto__` is kept, not swallowed by
   // the prototype setter an assignment would hit.
   return Object.fromEntries(entries);
-}
-
-/**
- * Decodes a stream entry into a typed message, validating the payload with its schema.
- * Never crashes on junk: every failure is a typed error saying why.
- *
- * @param fields - the entry's fields as a flat RESP list or an object; `null` for a deleted entry
- * @throws DecodeError (`missing-type`, `unknown-type`, `missing-data`, `invalid-payload`,
- *   `invalid-timestamp`, `deleted`)
- * @throws ValidationError when the payload fails its type's schema
- */
-export function decodeMessage<T extends TopicTypes>(
-  topic: Topic<T>,
-  streamId: string,
-  fields: readonly string[] | Readonly<Record<string, string>> | null | undefined,
-): MessageOf<T> {
-  if (fields === null || fields === undefined) {
-    throw new DecodeError(DecodeFailure.Deleted, `entry ${streamId} has no fields: it was deleted or trimmed while pending`, { data: { streamId } });
-  }
-  // Hot path (every consumed message): one plain loop over the flat RESP list, no closure,
-  // no String() on values that already are strings. Objects are flattened first (rare path).
-  const list: readonly unknown[] = Array.isArray(fields) ? fields : Object.entries(fields).flat();
-  let type: string | undefined;
-  let data: string | undefined;
-  let id: string | undefined;
-  let ts: string | undefined;
-  let headers: [string, string][] | undefined;
-  for (let i = 0; i + 1 < list.length; i += 2) {
-    const rawName = list[i];
-    const rawValue = list[i + 1];
-    const name = typeof rawName === 'string' ? rawName : String(rawName);
-    const value = typeof rawValue === 'string' ? rawValue : String(rawValue);
-    switch (name) {
-      case Field.Type: type = value; break;
-      case Field.Data: data = value; break;
-      case Field.Id: id = value; break;
-      case Field.Ts: ts = value; break;
-      default:
-        if (name.startsWith(Field.HeaderPrefix)) (headers ??= []).push([name.slice(Field.HeaderPrefix.length), value]);
-    }
-  }
-  if (type === undefined) throw new DecodeError(DecodeFailure.MissingType, `entry ${streamId} has no "type" field`, { data: { streamId } });
-  if (!topic.hasType(type)) {
-    throw new DecodeError(DecodeFailure.UnknownType, `entry ${streamId} has type ${JSON.stringify(type)}, which topic "${topic.name}" does not declare`, { data: { streamId, type } });
-  }
-  if (data === undefined) throw new DecodeError(DecodeFailure.MissingData, `entry ${streamId} has no "data" field`, { data: { streamId, type } });
-  let produced: number;
-  if (ts !== undefined) {
-    // Decimal digits only: Number() would read '' and ' ' as 0 and accept '0x10' or '1e3'.
-    produced = /^[0-9]+$/.test(ts) ? Number(ts) : Number.NaN;
-    if (!Number.isSafeInteger(produced)) {
-      throw new DecodeError(DecodeFailure.InvalidTimestamp, `entry ${streamId} has a non-numeric "ts" field`, { data: { streamId, type } });
-    }
-  } else {
-    // Entries written by other tools may lack `ts`; the stream ID's millisecond part is the
-    // time Redis appended it, which is the best stand-in.
-    produced = Number(streamId.slice(0, streamId.indexOf('-'))) || 0;
-  }
-  let payload: unknown;
-  try {
-    payload = decodePayload(topic.codec, data);
-  } catch (error) {
-    // Same reason and cause, plus the entry's ID and type like every other decode failure.
-    const failure = error as DecodeError;
-    throw new DecodeError(failure.reason, `entry ${streamId}: ${failure.message}`, { cause: failure.cause, data: { streamId, type } });
-  }
-  const result = topic.types[type]!.safeParse(payload);
-  if (!result.success) {
-    throw new ValidationError(
-      `entry ${streamId} of type "${type}" does not match its schema: ${result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
-      toValidationIssues(result.error.issues),
-      { data: { streamId, type } },
-    );
-  }
-  return {
-    streamId,
-    type,
-    data: result.data,
-    // Entries from other tools may have no application ID: fall back to the stream ID so
-    // every message still has one (it is unique within the stream).
-    id: id ?? streamId,
-    ts: produced,
-    // fromEntries, not assignment: a header named `__proto__` stays an own property.
-    headers: headers ? Object.fromEntries(headers) : NO_HEADERS,
-  } as MessageOf<T>;
 }

@@ -24,7 +24,8 @@ export { retentionArgs, retentionSchema } from './retention.js';
 export type { Retention } from './retention.js';
 export { defineTopic, DEFAULT_RETENTION } from './topic.js';
 export type { Topic, TopicOptions, TopicTypes, TypeName, PayloadOf, PayloadInputOf } from './topic.js';
-export { Field, encodeMessage, decodeMessage, fieldsToRecord } from './envelope.js';
+export { Field, encodeMessage, fieldsToRecord } from './envelope.js';
+export { decodeMessage, decodeMessageBytes } from './decode-message.js';
 export type { Headers, OutgoingMessage, Message, MessageOf, RawEntry } from './envelope.js';
 export { toCommander, asCommander, defineScript } from './redis-client.js';
 export type { Commander, RedisClientLike, RedisCommandOptions, LuaScript } from './redis-client.js';
@@ -32,5 +33,5 @@ export { connectRedis, connectRedisCluster, reconnectDelay } from './connect.js'
 export type { ConnectRedisOptions, ConnectRedisClusterOptions } from './connect.js';
 export { detectCapabilities, capabilitiesOf, parseServerVersion, MIN_REDIS_VERSION } from './capabilities.js';
 export type { ServerCapabilities } from './capabilities.js';
-export { parseEntries, parseReadReply, pairsToObject, compareStreamIds } from './stream-replies.js';
-export type { StreamEntry } from './stream-replies.js';
+export { parseEntries, parseReadReply, singleStreamEntries, pairsToObject, compareStreamIds } from './stream-replies.js';
+export type { EntryTuple, StreamEntry } from './stream-replies.js';

@@ -36,6 +36,11 @@ export interface RedisCommandOptions {
   timeoutMs?: number;
   /** Aborts a command still queued or waiting (used to interrupt a BLOCK on stop). */
   signal?: AbortSignal;
+  /**
+   * Bulk strings arrive as Buffers instead of strings (the rest of the mapping unchanged), so
+   * a hot path can decode only the ones it needs (see `decodeMessageBytes`).
+   */
+  bytes?: boolean;
 }
 
 /** A Lua script with its SHA1, run with EVALSHA and loaded on demand. */
@@ -63,6 +68,9 @@ const RAW_TYPE_MAPPING = {
   [RESP_TYPES.DOUBLE]: Number,
   [RESP_TYPES.BIG_NUMBER]: String,
 } as const;
+
+/** {@link RAW_TYPE_MAPPING} with bulk strings as Buffers: {@link RedisCommandOptions.bytes}. */
+const BYTES_TYPE_MAPPING = { ...RAW_TYPE_MAPPING, [RESP_TYPES.BLOB_STRING]: Buffer } as const;
 
 /**
  * Sends raw commands through a standalone client or a cluster alike. Every package talks to
@@ -108,7 +116,7 @@ function isClusterClient(client: RedisClientLike): boolean {
 export function toCommander(client: RedisClientLike): Commander {
   const isCluster = isClusterClient(client);
   const commandOptions = (options: RedisCommandOptions | undefined) => {
-    const result: { typeMapping: typeof RAW_TYPE_MAPPING; timeout?: number; abortSignal?: AbortSignal } = { typeMapping: RAW_TYPE_MAPPING };
+    const result: { typeMapping: object; timeout?: number; abortSignal?: AbortSignal } = { typeMapping: options?.bytes ? BYTES_TYPE_MAPPING : RAW_TYPE_MAPPING };
     if (options?.timeoutMs !== undefined) result.timeout = options.timeoutMs;
     if (options?.signal) result.abortSignal = options.signal;
     return result;

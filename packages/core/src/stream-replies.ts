@@ -10,6 +10,24 @@ export interface StreamEntry {
   readonly fields: readonly string[] | null;
 }
 
+/**
+ * One entry as a reply holds it: `[id, fields]`, `fields` `null` for an entry deleted while
+ * pending. `S` is `Buffer` for a command sent with `bytes: true`.
+ */
+export type EntryTuple<S extends string | Buffer = string> = readonly [id: S, fields: readonly S[] | null];
+
+/**
+ * The entries of the only stream of an `XREAD` / `XREADGROUP` reply on one key, as the reply
+ * holds them (no copy, no object per entry): for read loops that handle every message. A
+ * `null` reply (BLOCK timed out) gives an empty list.
+ */
+export function singleStreamEntries<S extends string | Buffer = string>(raw: unknown): readonly EntryTuple<S>[] {
+  if (!Array.isArray(raw) || raw.length === 0) return [];
+  // RESP2: [[key, entries]]; RESP3 mapped to a flat array: [key, entries].
+  const entries: unknown = Array.isArray(raw[0]) ? (raw[0] as unknown[])[1] : raw[1];
+  return Array.isArray(entries) ? (entries as EntryTuple<S>[]) : [];
+}
+
 /** Parses an entry list (`XRANGE`, one stream of `XREADGROUP`, `XCLAIM`…). */
 export function parseEntries(raw: unknown): StreamEntry[] {
   if (!Array.isArray(raw)) return [];

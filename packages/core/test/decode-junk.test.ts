@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { z } from 'zod';
-import { DecodeError, ValidationError, decodeMessage, defineTopic, isTributaryError } from '@tributary/core';
+import { DecodeError, ValidationError, decodeMessage, decodeMessageBytes, defineTopic, encodeMessage, isTributaryError } from '@tributary/core';
 import { jsonValue, streamId } from './arbitraries.js';
 
 // Property tests: whatever sits in a stream (written by another tool, another language, a bug,
@@ -217,5 +217,58 @@ describe('each failure gives its specific reason', () => {
       // No zod object hides in the data either: it is plain, serialisable JSON.
       expect(JSON.parse(JSON.stringify(v.data))).toEqual(v.data);
     }));
+  });
+});
+
+describe('decodeMessageBytes (the worker reads fields as Buffers)', () => {
+  /** The message or the error, whichever decoding gives, for comparing the two decoders. */
+  const result = (decode: () => unknown): unknown => {
+    try {
+      return { message: decode() };
+    } catch (error) {
+      return { error: (error as Error).constructor.name, code: (error as { code?: string }).code, reason: (error as { reason?: string }).reason, message: (error as Error).message };
+    }
+  };
+  const bytes = (fields: readonly string[]): Buffer[] => fields.map((f) => Buffer.from(f));
+
+  test('any field list decodes exactly as its text form does (message or error)', () => {
+    fc.assert(
+      fc.property(streamId, fieldList, (sid, fields) => {
+        expect(result(() => decodeMessageBytes(topic, sid, bytes(fields)))).toEqual(result(() => decodeMessage(topic, sid, fields)));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test('entries in the producer layout (type, data, id, ts) take the byte path and decode the same, including bad ts and non-ASCII payloads', () => {
+    const layout = fc.tuple(typeValue, dataValue, fc.string({ unit: 'binary', maxLength: 40 }), tsValue)
+      .map(([type, data, id, ts]) => ['type', type, 'data', data, 'id', id, 'ts', ts]);
+    fc.assert(
+      fc.property(streamId, layout, (sid, fields) => {
+        expect(result(() => decodeMessageBytes(topic, sid, bytes(fields)))).toEqual(result(() => decodeMessage(topic, sid, fields)));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test('alternating types and topics never reuse the previous entry\'s type or schema', () => {
+    // The decoder remembers the last type name and schema; a second topic declares the same
+    // type name with another schema, so a stale cache would accept or reject the wrong payload.
+    const other = defineTopic({ name: 'junk-other', types: { 'point.moved': z.object({ label: z.string() }) } });
+    const point = encodeMessage(topic, { type: 'point.moved', data: { x: 1, y: 2 } });
+    const note = encodeMessage(topic, { type: 'note.added', data: { text: 'hi' } });
+    const label = encodeMessage(other, { type: 'point.moved', data: { label: 'a' } });
+    for (let round = 0; round < 3; round++) {
+      expect(decodeMessageBytes(topic, '1-0', bytes(point))).toMatchObject({ type: 'point.moved', data: { x: 1, y: 2 } });
+      expect(decodeMessageBytes(topic, '1-1', bytes(note))).toMatchObject({ type: 'note.added', data: { text: 'hi' } });
+      expect(decodeMessageBytes(other, '1-2', bytes(label))).toMatchObject({ type: 'point.moved', data: { label: 'a' } });
+      expect(() => decodeMessageBytes(other, '1-3', bytes(point))).toThrow(ValidationError);
+      expect(() => decodeMessageBytes(topic, '1-4', bytes(label))).toThrow(ValidationError);
+      expect(() => decodeMessage(other, '1-5', point)).toThrow(ValidationError);
+    }
+  });
+
+  test('null fields (entry deleted while pending) → deleted', () => {
+    expect(() => decodeMessageBytes(topic, '5-0', null)).toThrow(expect.objectContaining({ reason: 'deleted' }));
   });
 });
