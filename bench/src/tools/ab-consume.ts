@@ -1,6 +1,9 @@
 /**
  * A/B of consume variants in one process, interleaved, on one pre-filled stream (TOPIC=…, see
- * profile-consume.ts `fill`). Variants: raw, raw+zod, lib[:ack=<maxAckBatch>][:c=<concurrency>][:b=<batchSize>][:sync].
+ * profile-consume.ts `fill`). Variants: raw, raw+zod, lib[:ack=<maxAckBatch>][:c=<concurrency>][:b=<batchSize>][:sync][@<file>].
+ * `lib@<file>` takes createWorker from the consumer-group entry file `<file>`: a copy of an
+ * earlier build (dist/cjs/index.js, with its own @tributary/core in a node_modules beside it),
+ * for a before/after in one run.
  * Usage: REDIS_URL=… TOPIC=… tsx src/tools/ab-consume.ts <messages> <rounds> <variant>…
  */
 import { createWorker } from '@tributary/consumer-group';
