@@ -5,7 +5,7 @@
  * Usage: tsx src/tools/micro-worker.ts [sync]
  */
 import { createWorker } from '@tributary/consumer-group';
-import { type Commander, decodeMessage, encodeMessage } from '@tributary/core';
+import { type Commander, decodeMessage, decodeMessageBytes, encodeMessage } from '@tributary/core';
 import { benchTopic, EVENT_TYPE, orderSchema, payload, rawDecode } from '../payload.js';
 
 const topic = benchTopic('micro');
@@ -23,7 +23,9 @@ const worker = createWorker(fake, {
   topic, group: 'g', consumer: 'c', concurrency: 100_000,
   handlers: { [EVENT_TYPE]: sync ? () => { handled++; } : async () => { handled++; } },
 });
-const internal = worker as unknown as { startEntry(entry: unknown, deliveries: number): void };
+const internal = worker as unknown as { startEntry(id: string, fields: readonly Buffer[], deliveries: number, now: number): void };
+/** The same entries as the worker reads them: fields as Buffers (see decodeMessageBytes). */
+const byteEntries = entries.map((e) => ({ id: e.id, fields: e.fields.map((f) => Buffer.from(f)) }));
 
 async function timeIt(name: string, batch: () => Promise<void> | void, batches = 600): Promise<void> {
   for (let i = 0; i < 100; i++) await batch();
@@ -39,8 +41,10 @@ async function main(): Promise<void> {
     if (!only) await timeIt('raw decode', () => { for (const e of entries) rawDecode(e.fields); });
     if (!only) await timeIt('raw decode + zod', () => { for (const e of entries) orderSchema.parse(rawDecode(e.fields)); });
     if (!only) await timeIt('decodeMessage', () => { for (const e of entries) decodeMessage(topic, e.id, e.fields); });
+    if (!only) await timeIt('decodeMessageBytes', () => { for (const e of byteEntries) decodeMessageBytes(topic, e.id, e.fields); });
     await timeIt(`worker path (${sync ? 'sync' : 'async'} handler)`, async () => {
-      for (const e of entries) internal.startEntry(e, 1);
+      const now = Date.now();
+      for (const e of byteEntries) internal.startEntry(e.id, e.fields, 1, now);
       await new Promise((resolve) => setImmediate(resolve));
     });
   }

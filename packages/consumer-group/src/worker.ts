@@ -550,11 +550,13 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
     const waiter = this.slotWaiter;
     if (waiter && (this.freeSlots() >= this.readThreshold() || this.readAbort.signal.aborted)) {
       this.slotWaiter = undefined;
-      // With handlers still running, wake the reader after this turn's other completions, so
-      // one read covers all of them. With none left there is nothing to wait for: skipping the
-      // event-loop turn matters most at low concurrency (one round trip per message at 1).
+      // With handlers still running, wake the reader after the completions already queued as
+      // microtasks, so one read covers all of them. Not setImmediate: node-redis writes on
+      // setImmediate, and one scheduled from an immediate waits a whole event-loop turn, in
+      // which other workers' replies are handled first while Redis sits idle (measured with
+      // 4 workers in one process). With none left running there is nothing to wait for.
       if (this.inFlight.size === 0) waiter();
-      else setImmediate(waiter);
+      else queueMicrotask(waiter);
     }
     if (this.inFlight.size === 0 && this.failing.size === 0) this.idleWaiter?.();
   }
