@@ -8,6 +8,7 @@ import {
   connectRedis,
   connectRedisCluster,
   decodeMessage,
+  decodeMessageBytes,
   defineScript,
   defineTopic,
   detectCapabilities,
@@ -15,6 +16,7 @@ import {
   pairsToObject,
   parseEntries,
   parseReadReply,
+  singleStreamEntries,
   toCommander,
   toTributaryError,
   type Commander,
@@ -143,6 +145,32 @@ describe('toCommander on standalone clients', () => {
     const commander = toCommander(mapped);
     expect(await commander.send(key, ['XRANGE', key, '-', '+'])).toEqual([['1-1', ['type', 'a', 'data', '{}']]]);
     expect(pairsToObject(await commander.send(key, ['XINFO', 'STREAM', key]))).toMatchObject({ length: 1, 'last-generated-id': '1-1' });
+  });
+
+  test.each([2, 3] as const)('bytes: true gives bulk strings as Buffers (RESP%i), read as the worker reads them', async (resp) => {
+    const commander = toCommander(await client(resp));
+    const topic = topicFor(uniqueName('bytes'));
+    const key = topic.keys.stream;
+    const message = { type: 'order.created' as const, data: { orderId: 'ö-1 ✓', amount: 1.5 }, id: 'm-ü', ts: 1700000000123 };
+    await commander.send(key, ['XADD', key, '5-1', ...encodeMessage(topic, message)]);
+    await commander.send(key, ['XADD', key, '5-2', ...encodeMessage(topic, { ...message, headers: { trace: 't' } })]);
+    await commander.send(key, ['XGROUP', 'CREATE', key, 'g', '0']);
+    const entries = singleStreamEntries<Buffer>(await commander.send(key, ['XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', '10', 'STREAMS', key, '>'], { bytes: true }));
+    expect(entries.map(([id, fields]) => [Buffer.isBuffer(id), fields?.every((f) => Buffer.isBuffer(f))])).toEqual([[true, true], [true, true]]);
+    // The producer layout takes the byte path; the entry with a header field the general one.
+    const decoded = entries.map(([id, fields]) => decodeMessageBytes(topic, id.toString(), fields));
+    expect(decoded).toEqual([
+      { streamId: '5-1', ...message, headers: {} },
+      { streamId: '5-2', ...message, headers: { trace: 't' } },
+    ]);
+    // Without the option the same reply is text; a BLOCK that times out reads as no entries.
+    expect(singleStreamEntries(await commander.send(key, ['XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', '1', 'STREAMS', key, '0']))[0]![0]).toBe('5-1');
+    expect(singleStreamEntries(await commander.send(key, ['XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '10', 'STREAMS', key, '>'], { bytes: true }))).toEqual([]);
+    // An entry deleted while pending comes back with null fields, which decode as 'deleted'.
+    await commander.send(key, ['XDEL', key, '5-1']);
+    const [[id, fields]] = singleStreamEntries<Buffer>(await commander.send(key, ['XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', '1', 'STREAMS', key, '0'], { bytes: true })) as [readonly [Buffer, null]];
+    expect(fields).toBeNull();
+    expect(() => decodeMessageBytes(topic, id.toString(), fields)).toThrow(expect.objectContaining({ reason: 'deleted' }));
   });
 
   test('asCommander accepts a client or a Commander', async () => {
