@@ -145,6 +145,22 @@ export const consumeMultiScenario: Scenario = {
         rounds,
         note: `${n.toLocaleString('en-US')} messages per round; four raw loops (one connection each) vs four workers sharing one client for acks (each with its own reader connection).`,
       });
+      const zRounds = Math.min(3, rounds);
+      const fourZod = await alternate(zRounds, () => consumeInProcess(ctx, stream, 'raw+zod', 4), () => consumeInProcess(ctx, stream, 'lib', 4));
+      ctx.log(`4 workers: raw+zod ${fmt(fourZod.raw)} | lib ${fmt(fourZod.lib)} msgs/s`);
+      const zraw = medians(fourZod.raw);
+      const zlib = medians(fourZod.lib);
+      rows.push({
+        scenario: '4c. 4 workers, raw with zod too',
+        metric: 'msgs/s',
+        baselineName: '4 raw loops + zod.parse',
+        baseline: zraw.rate,
+        lib: zlib.rate,
+        ratio: zlib.rate / zraw.rate,
+        cpu: { baseline: zraw.cpuUs, lib: zlib.cpuUs },
+        rounds: zRounds,
+        note: 'Informational: the four raw loops also validate each payload with the same zod schema. CPU-bound on one core, so this is the bound a validating consumer sending the same commands faces.',
+      });
       const two = await alternate(processRounds, () => consumeTwoProcesses(ctx, stream, 'raw'), () => consumeTwoProcesses(ctx, stream, 'lib'));
       ctx.log(`2 processes: raw ${fmt(two.raw)} | lib ${fmt(two.lib)} msgs/s`);
       rows.push({

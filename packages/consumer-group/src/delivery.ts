@@ -1,4 +1,4 @@
-import { TimeoutError, type MessageOf, type TopicTypes } from '@tributary/core';
+import { type EntryText, type MessageOf, producerLayoutFields, TimeoutError, type TopicTypes } from '@tributary/core';
 import { FailureKind, type FailureKindValue } from './failure-handler.js';
 import type { HandlerContext } from './handler-context.js';
 
@@ -21,10 +21,17 @@ export interface DeliveryOwner {
  * gets. A class (methods on the prototype, AbortController made only when asked for) because
  * one is created per message on the hot path.
  */
-export class Delivery implements HandlerContext {
+export class Delivery implements HandlerContext, EntryText {
   readonly streamId: string;
-  /** The fields as read; {@link Delivery.fields} turns bytes into text when a failure needs them. */
-  private readonly rawFields: EntryFields;
+  /**
+   * The fields as read, until decoded. Bytes are slices of a node-redis socket read (up to
+   * 64 KiB kept alive by each): once decoded, the text kept below replaces them.
+   */
+  private rawFields: EntryFields | undefined;
+  /** Set by decodeMessageBytes (EntryText): what {@link Delivery.fields} rebuilds the fields from. */
+  dataText: string | undefined;
+  fieldsText: readonly string[] | undefined;
+  /** The decoded message; set with {@link Delivery.decoded}. */
   message: MessageOf<TopicTypes> | undefined;
   /** When the lease was last taken or renewed (ms). */
   leasedAt: number;
@@ -50,10 +57,22 @@ export class Delivery implements HandlerContext {
     this.leasedAt = leasedAt;
   }
 
+  /** Decoded: keep the message, drop the bytes read (their text is kept, see EntryText). */
+  decoded(message: MessageOf<TopicTypes>): void {
+    this.message = message;
+    if (this.dataText !== undefined || this.fieldsText !== undefined) this.rawFields = undefined;
+  }
+
   /** The entry's fields as stored, as text (failure reports, dead letters); null when deleted. */
   get fields(): readonly string[] | null {
-    const fields = this.rawFields;
-    return fields === null ? null : fields.map((field: string | Buffer) => (typeof field === 'string' ? field : field.toString()));
+    if (this.fieldsText) return this.fieldsText;
+    if (this.dataText !== undefined && this.message) return (this.fieldsText = producerLayoutFields(this.message, this.dataText));
+    const raw = this.rawFields ?? null;
+    if (raw === null) return null;
+    // Text from now on: the bytes go (failure handlers may keep the delivery a while).
+    this.fieldsText = raw.map((field: string | Buffer) => (typeof field === 'string' ? field : field.toString()));
+    this.rawFields = undefined;
+    return this.fieldsText;
   }
 
   get group(): string {

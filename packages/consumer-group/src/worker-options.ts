@@ -32,7 +32,7 @@ export interface WorkerOptions<T extends TopicTypes> {
    * then resumes its own pending messages. Default: `<hostname>-<pid>-<random>`.
    */
   consumer?: string;
-  /** Handlers by message type. Omit to consume with `for await` or `readable()` instead. */
+  /** Handlers by message type (own properties, read once by createWorker). Omit to consume with `for await` or `readable()` instead. */
   handlers?: Handlers<T>;
   /** Handler for types without their own handler. */
   defaultHandler?: DefaultHandler<T>;

@@ -40,7 +40,7 @@ import { SentReads } from './sent-reads.js';
 import { claimOwn, type OwnPendingScope, pendingCounts } from './own-pending.js';
 import type { WorkerEvents, WorkerStats } from './worker-events.js';
 import { type IterationHooks, iterateWorker, type ReceivedMessage, workerReadable } from './worker-iteration.js';
-import { type DefaultHandler, defaultConsumerName, type Handlers, type WorkerOptions, workerOptionsSchema } from './worker-options.js';
+import { type DefaultHandler, defaultConsumerName, type WorkerOptions, workerOptionsSchema } from './worker-options.js';
 
 
 /** How long stop() waits for reads without BLOCK still on their way before giving them up. */
@@ -101,7 +101,8 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
 
   private readonly commander: Commander;
   private readonly options: ReturnType<typeof workerOptionsSchema.parse>;
-  private readonly handlers: Handlers<T>;
+  /** Handler per type, copied from the options once (see handlerOf). */
+  private readonly routes: Map<string, Internal>;
   private defaultHandler: DefaultHandler<T> | Internal | undefined;
   private readonly key: string;
   private readonly acks: AckBatcher;
@@ -137,7 +138,7 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
     this.group = validateName('WorkerOptions.group', options.group);
     this.consumer = validateName('WorkerOptions.consumer', options.consumer ?? defaultConsumerName());
     this.commander = asCommander(connection);
-    this.handlers = options.handlers ?? {};
+    this.routes = new Map(Object.entries(options.handlers ?? {}) as [string, Internal][]);
     this.defaultHandler = options.defaultHandler;
     this.key = this.topic.keys.stream;
     this.batchSize = this.options.batchSize ?? this.options.concurrency;
@@ -167,7 +168,7 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
    * @throws InvalidArgumentError when neither handlers nor a default handler are set
    */
   start(): Promise<void> {
-    if (!this.defaultHandler && Object.keys(this.handlers).length === 0) {
+    if (!this.defaultHandler && this.routes.size === 0) {
       return Promise.reject(new InvalidArgumentError('WorkerOptions.handlers', 'set handlers or defaultHandler, or iterate the worker with for await'));
     }
     return this.begin();
@@ -330,7 +331,9 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
         const counts = await this.deliveryCounts(entries);
         const running = this.inFlight.ids();
         const now = Date.now();
-        for (const [bytes, fields] of entries) {
+        for (const entry of entries) {
+          if (!Array.isArray(entry)) continue; // see below
+          const [bytes, fields] = entry;
           const id = bytes.toString();
           this.startEntry(id, fields, counts.get(id) ?? 1, now, running);
         }
@@ -352,7 +355,8 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
       const now = Date.now();
       for (let i = 0; i < entries.length; i++) {
         const entry = entries[i]!;
-        this.startEntry(entry[0].toString(), entry[1], 1, now);
+        // Redis sends no nil items in XREADGROUP replies; a reply that did must not stop the loop.
+        if (Array.isArray(entry)) this.startEntry(entry[0].toString(), entry[1], 1, now);
       }
     }
     this.acks.holdForReader = false;
@@ -483,7 +487,7 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
     let message: MessageOf<T>;
     try {
       message = fields !== null && typeof fields[0] === 'object'
-        ? decodeMessageBytes(this.topic, id, fields as readonly Buffer[])
+        ? decodeMessageBytes(this.topic, id, fields as readonly Buffer[], delivery)
         : decodeMessage(this.topic, id, fields as readonly string[] | null);
     } catch (error) {
       // A type the topic does not declare is one nobody handles: same kind as a declared type
@@ -496,7 +500,7 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
       this.fail(delivery, undefined, kind, error);
       return;
     }
-    delivery.message = message;
+    delivery.decoded(message);
     const handler = this.handlerOf(message.type);
     if (!handler) {
       this.fail(delivery, message, FailureKind.UnhandledType, new DecodeError(DecodeFailure.UnknownType, `no handler for type "${message.type}"`, { data: { streamId: id, type: message.type } }));
@@ -522,12 +526,13 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
   /**
    * The handler for `type` (or the default one). Type names read from Redis are fresh strings,
    * which a keyed lookup hashes every time: a run of one type compares with the last name.
+   * A Map, not the options object: a type named like an Object member (`toString`) must not
+   * find the prototype's function.
    */
   private handlerOf(type: string): Internal | undefined {
     if (type === this.lastType) return this.lastHandler;
-    const handler = (Object.hasOwn(this.handlers, type) ? this.handlers[type as keyof Handlers<T>] : undefined) ?? this.defaultHandler;
     this.lastType = type;
-    this.lastHandler = handler as Internal | undefined;
+    this.lastHandler = this.routes.get(type) ?? (this.defaultHandler as Internal | undefined);
     return this.lastHandler;
   }
 
@@ -664,7 +669,7 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
   }
 
   private useInternalHandler(handler: Internal): void {
-    if (this.defaultHandler || Object.keys(this.handlers).length > 0) {
+    if (this.defaultHandler || this.routes.size > 0) {
       throw new InvalidArgumentError('WorkerOptions.handlers', 'a worker with handlers cannot also be iterated');
     }
     this.defaultHandler = handler;

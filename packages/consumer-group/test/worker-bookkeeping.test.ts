@@ -2,13 +2,44 @@
  * Pure bookkeeping of the worker, without Redis: the in-flight slot table and the queue of
  * reads sent on the reader with its watchdog.
  */
-import { ErrorCode, isTributaryError } from '@tributary/core';
+import { z } from 'zod';
+import { decodeMessageBytes, defineTopic, encodeMessage, ErrorCode, isTributaryError } from '@tributary/core';
 import { Delivery, type DeliveryOwner } from '../src/delivery.js';
 import { InFlight } from '../src/in-flight.js';
 import { SentReads } from '../src/sent-reads.js';
 
 const owner: DeliveryOwner = { group: 'g', consumer: 'c', ack: () => undefined, extendLease: async () => true };
 const delivery = (id: string) => new Delivery(owner, id, [], 1, Date.now());
+
+describe('Delivery keeps no bytes once decoded', () => {
+  // The worker reads fields as Buffers, slices of node-redis's socket reads: one kept slice
+  // keeps its whole read (up to 64 KiB) alive, for as long as a slow handler, a kept ctx or a
+  // failure handler holds the delivery.
+  const topic = defineTopic({ name: 'bytes', types: { 'a.b': z.object({ n: z.number() }) } });
+  const holdsBuffer = (value: unknown, depth = 0): boolean =>
+    Buffer.isBuffer(value) || (depth < 3 && typeof value === 'object' && value !== null && Object.values(value).some((v) => holdsBuffer(v, depth + 1)));
+  const read = (fields: string[]) => fields.map((f) => Buffer.from(f));
+
+  test.each([
+    ['the producer layout', encodeMessage(topic, { type: 'a.b', data: { n: 1 }, id: 'm-1', ts: 1700000000000 })],
+    ['another layout (headers)', encodeMessage(topic, { type: 'a.b', data: { n: 2 }, headers: { trace: 't' } })],
+  ])('%s: decoded, it holds text only, and fields gives back what was stored', (_name, stored) => {
+    const bytes = read(stored);
+    const d = new Delivery(owner, '1-0', bytes, 1, Date.now());
+    expect(holdsBuffer(d)).toBe(true);
+    d.decoded(decodeMessageBytes(topic, '1-0', bytes, d));
+    expect(holdsBuffer(d)).toBe(false);
+    expect(d.fields).toEqual(stored);
+  });
+
+  test('not decodable: the failure report turns the bytes into text and drops them', () => {
+    const stored = ['type', 'a.b', 'data', '{not json', 'id', 'x', 'ts', '1'];
+    const d = new Delivery(owner, '1-0', read(stored), 1, Date.now());
+    expect(() => decodeMessageBytes(topic, '1-0', read(stored), d)).toThrow();
+    expect(d.fields).toEqual(stored);
+    expect(holdsBuffer(d)).toBe(false);
+  });
+});
 
 describe('InFlight', () => {
   test('add, remove and reuse of slots; size, ids, values and has follow', () => {

@@ -58,6 +58,19 @@ const TYPE_BYTES = Buffer.from(Field.Type);
 const DATA_BYTES = Buffer.from(Field.Data);
 const ID_BYTES = Buffer.from(Field.Id);
 const TS_BYTES = Buffer.from(Field.Ts);
+const ZERO = 0x30;
+
+/**
+ * Where {@link decodeMessageBytes} leaves an entry's text, so the caller can let go of the
+ * Buffers: node-redis slices them from its socket reads, and one kept slice keeps a whole read
+ * (up to 64 KiB) alive. One of the two is set on success.
+ */
+export interface EntryText {
+  /** The payload text of an entry in Tributary's layout; {@link producerLayoutFields} rebuilds its fields. */
+  dataText?: string | undefined;
+  /** Every field as text, for an entry in any other layout. */
+  fieldsText?: readonly string[] | undefined;
+}
 
 /**
  * {@link decodeMessage} for an entry read as bytes (node-redis reply mapping `BLOB_STRING:
@@ -66,19 +79,34 @@ const TS_BYTES = Buffer.from(Field.Ts);
  * entry's, the timestamp is read digit by digit. Each string node-redis would otherwise make
  * costs a native call (about 50 ns here), six per message. Any other layout is decoded as text.
  *
+ * @param text - receives the entry's text (see {@link EntryText}), if given
  * @throws the same typed errors as {@link decodeMessage}
  */
 export function decodeMessageBytes<T extends TopicTypes>(
   topic: Topic<T>,
   streamId: string,
   fields: readonly Buffer[] | null | undefined,
+  text?: EntryText,
 ): MessageOf<T> {
   if (fields === null || fields === undefined) throw deletedError(streamId);
+  // A ts with a leading zero takes the text path: String(ts) must give back the stored field.
   if (fields.length === 8 && sameBytes(fields[0]!, TYPE_BYTES) && sameBytes(fields[2]!, DATA_BYTES)
-    && sameBytes(fields[4]!, ID_BYTES) && sameBytes(fields[6]!, TS_BYTES)) {
-    return toMessage(topic, streamId, typeText(fields[1]!), fields[3]!.toString(), fields[5]!.toString(), decimalBytes(fields[7]!), undefined);
+    && sameBytes(fields[4]!, ID_BYTES) && sameBytes(fields[6]!, TS_BYTES) && (fields[7]![0] !== ZERO || fields[7]!.length === 1)) {
+    const data = fields[3]!.toString();
+    if (text) text.dataText = data;
+    return toMessage(topic, streamId, typeText(fields[1]!), data, fields[5]!.toString(), decimalBytes(fields[7]!), undefined);
   }
-  return decodeMessage(topic, streamId, fields.map((field) => field.toString()));
+  const fieldsText = fields.map((field) => field.toString());
+  if (text) text.fieldsText = fieldsText;
+  return decodeMessage(topic, streamId, fieldsText);
+}
+
+/**
+ * The fields of an entry that {@link decodeMessageBytes} read in Tributary's layout, rebuilt
+ * from its message and payload text exactly as stored.
+ */
+export function producerLayoutFields(message: MessageOf<TopicTypes>, dataText: string): string[] {
+  return [Field.Type, message.type, Field.Data, dataText, Field.Id, message.id, Field.Ts, String(message.ts)];
 }
 
 function deletedError(streamId: string): DecodeError {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { z } from 'zod';
-import { DecodeError, ValidationError, decodeMessage, decodeMessageBytes, defineTopic, encodeMessage, isTributaryError } from '@tributary/core';
+import { DecodeError, type EntryText, ValidationError, decodeMessage, decodeMessageBytes, defineTopic, encodeMessage, isTributaryError, producerLayoutFields } from '@tributary/core';
 import { jsonValue, streamId } from './arbitraries.js';
 
 // Property tests: whatever sits in a stream (written by another tool, another language, a bug,
@@ -270,5 +270,24 @@ describe('decodeMessageBytes (the worker reads fields as Buffers)', () => {
 
   test('null fields (entry deleted while pending) → deleted', () => {
     expect(() => decodeMessageBytes(topic, '5-0', null)).toThrow(expect.objectContaining({ reason: 'deleted' }));
+  });
+
+  test('the text it leaves (EntryText) gives back every field exactly as stored, so the Buffers can go', () => {
+    // Includes ts values with leading zeros ('007'), which String(ts) would not give back.
+    const layout = fc.tuple(fc.constantFrom(...declared), dataValue, fc.string({ maxLength: 40 }), fc.oneof(tsValue, fc.nat().map((n) => `00${n}`)))
+      .map(([type, data, id, ts]) => ['type', type, 'data', data, 'id', id, 'ts', ts]);
+    fc.assert(
+      fc.property(fc.oneof(layout, fieldList), (fields) => {
+        const text: EntryText = {};
+        let message;
+        try {
+          message = decodeMessageBytes(topic, '1-0', bytes(fields), text);
+        } catch {
+          return; // failures keep the Buffers until the failure report turns them into text
+        }
+        expect(text.fieldsText ?? producerLayoutFields(message, text.dataText!)).toEqual(fields);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
