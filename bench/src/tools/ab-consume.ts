@@ -1,6 +1,8 @@
 /**
  * A/B of consume variants in one process, interleaved, on one pre-filled stream (TOPIC=…, see
- * profile-consume.ts `fill`). Variants: raw, raw+zod, lib[:ack=<maxAckBatch>][:c=<concurrency>][:b=<batchSize>][:sync][@<file>].
+ * profile-consume.ts `fill`). Variants: raw[:w=<workers>], raw+zod[:w=…],
+ * lib[:ack=<maxAckBatch>][:c=<concurrency>][:b=<batchSize>][:sync][:w=<workers>][@<file>];
+ * `:w=4` runs four consumers of the variant in this process, on one group.
  * `lib@<file>` takes createWorker from the consumer-group entry file `<file>`: a copy of an
  * earlier build (dist/cjs/index.js, with its own @tributary/core in a node_modules beside it),
  * for a before/after in one run.
@@ -29,29 +31,37 @@ async function main(): Promise<void> {
       const cpu0 = process.cpuUsage();
       const start = performance.now();
       let handled = 0;
-      let stop: () => Promise<void>;
-      if (variant.startsWith('raw')) {
-        const c = await startRawConsumer(client, { key: topic.keys.stream, group, consumer: 'c', count: 500, validate: variant === 'raw+zod' });
-        handled = 0;
-        stop = () => c.stop();
-        await waitConsumed(monitor, topic.keys.stream, group, lastId, { ready: () => c.handled() >= total });
+      const at = variant.indexOf('@');
+      const spec = at < 0 ? variant : variant.slice(0, at);
+      const option = (name: string) => new RegExp(`:${name}=(\\d+)`).exec(spec)?.[1];
+      const workers = Number(option('w') ?? 1);
+      const stops: (() => Promise<void>)[] = [];
+      if (spec.startsWith('raw')) {
+        const consumers = [];
+        for (let w = 0; w < workers; w++) {
+          consumers.push(await startRawConsumer(client, { key: topic.keys.stream, group, consumer: `c${w}`, count: 500, validate: spec.startsWith('raw+zod') }));
+        }
+        stops.push(...consumers.map((c) => () => c.stop()));
+        await waitConsumed(monitor, topic.keys.stream, group, lastId, { ready: () => consumers.reduce((sum, c) => sum + c.handled(), 0) >= total });
       } else {
-        const ack = /ack=(\d+)/.exec(variant)?.[1];
-        const sync = variant.includes('sync');
-        const at = variant.indexOf('@');
+        const ack = option('ack');
+        const sync = spec.includes(':sync');
         // A copy of an earlier build, loaded by path (its own @tributary/core resolves beside it).
         const create = at < 0 ? createWorker : ((await import(variant.slice(at + 1))) as { createWorker: typeof createWorker }).createWorker;
-        const worker = create(client, {
-          topic, group, consumer: 'c', createGroup: false,
-          concurrency: Number(/c=(\d+)/.exec(variant)?.[1] ?? 500),
-          batchSize: Number(/b=(\d+)/.exec(variant)?.[1] ?? 500),
-          ...(ack ? { maxAckBatch: Number(ack) } : {}),
-          handlers: { [EVENT_TYPE]: sync ? () => { handled++; } : async () => { handled++; } },
-        });
-        await worker.start();
-        stop = () => worker.stop();
+        for (let w = 0; w < workers; w++) {
+          const worker = create(client, {
+            topic, group, consumer: `c${w}`, createGroup: false,
+            concurrency: Number(option('c') ?? 500),
+            batchSize: Number(option('b') ?? 500),
+            ...(ack ? { maxAckBatch: Number(ack) } : {}),
+            handlers: { [EVENT_TYPE]: sync ? () => { handled++; } : async () => { handled++; } },
+          });
+          await worker.start();
+          stops.push(() => worker.stop());
+        }
         await waitConsumed(monitor, topic.keys.stream, group, lastId, { ready: () => handled >= total });
       }
+      const stop = () => Promise.all(stops.map((s) => s())).then(() => undefined);
       const ms = performance.now() - start;
       const cpu = process.cpuUsage(cpu0);
       await stop();
