@@ -9,7 +9,7 @@
  * Usage: REDIS_URL=… TOPIC=… tsx src/tools/ab-consume.ts <messages> <rounds> <variant>…
  */
 import { createWorker } from '@tributary/consumer-group';
-import { startRawConsumer } from '../consumers.js';
+import { type RunningConsumer, startRawConsumer } from '../consumers.js';
 import { freshName } from '../context.js';
 import { benchTopic, EVENT_TYPE } from '../payload.js';
 import { connectBench, createGroup, lastStreamId, waitConsumed } from '../redis-setup.js';
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
       const workers = Number(option('w') ?? 1);
       const stops: (() => Promise<void>)[] = [];
       if (spec.startsWith('raw')) {
-        const consumers = [];
+        const consumers: RunningConsumer[] = [];
         for (let w = 0; w < workers; w++) {
           consumers.push(await startRawConsumer(client, { key: topic.keys.stream, group, consumer: `c${w}`, count: 500, validate: spec.startsWith('raw+zod') }));
         }
