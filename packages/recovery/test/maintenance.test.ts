@@ -84,6 +84,10 @@ test('cleanup racing a live worker loses nothing', async () => {
   for (let i = 0; i < 2000; i += 100) {
     await Promise.all(Array.from({ length: 100 }, (_, j) => redis.commander.send(key, ['XADD', key, '*', 'type', 'job', 'data', JSON.stringify({ n: i + j })])));
     await sleep(5);
+    // Halfway, make sure the cleaner has deleted the live worker's consumer at least once (on
+    // a loaded machine the worker may never be seen idle with nothing pending otherwise): the
+    // second half is then read by a consumer deleted under it.
+    if (i === 1000) await waitFor(() => deletions > 0, { timeoutMs: 20_000 });
   }
   await waitFor(() => done.size === 2000, { timeoutMs: 30_000 });
   stop = true;
