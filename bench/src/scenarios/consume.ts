@@ -64,6 +64,22 @@ async function consumeTwoProcesses(ctx: BenchContext, stream: FilledStream, side
   }
 }
 
+/**
+ * The informational "raw with zod too" row: the raw loop also validates each payload with the
+ * same zod schema (fewer rounds), which isolates what the worker itself costs.
+ */
+async function withZodRow(ctx: BenchContext, stream: FilledStream, workers: number, scenario: string, baselineName: string, note: string): Promise<ResultRow> {
+  const rounds = Math.min(3, ctx.sizes.rounds);
+  const z = await alternate(rounds, () => consumeInProcess(ctx, stream, 'raw+zod', workers), () => consumeInProcess(ctx, stream, 'lib', workers));
+  ctx.log(`${workers} worker(s): raw+zod ${fmt(z.raw)} | lib ${fmt(z.lib)} msgs/s`);
+  const raw = medians(z.raw);
+  const lib = medians(z.lib);
+  return {
+    scenario, metric: 'msgs/s', baselineName, baseline: raw.rate, lib: lib.rate, ratio: lib.rate / raw.rate,
+    cpu: { baseline: raw.cpuUs, lib: lib.cpuUs }, rounds, note: `Informational: ${note}`,
+  };
+}
+
 function fmt(values: readonly (number | RoundResult)[]): string {
   return values.map((v) => (typeof v === 'number' ? Math.round(v) : `${Math.round(v.rate)} (${v.cpuUs.toFixed(1)} µs)`)).join(', ');
 }
@@ -84,14 +100,11 @@ export const consumeScenario: Scenario = {
     const stream = await fillStream(ctx.client, n, 'consume');
     try {
       const r = await alternate(rounds, () => consumeInProcess(ctx, stream, 'raw', 1), () => consumeInProcess(ctx, stream, 'lib', 1));
-      const zRounds = Math.min(3, rounds);
-      const z = await alternate(zRounds, () => consumeInProcess(ctx, stream, 'raw+zod', 1), () => consumeInProcess(ctx, stream, 'lib', 1));
       ctx.log(`raw ${fmt(r.raw)} | lib ${fmt(r.lib)} msgs/s`);
-      ctx.log(`raw+zod ${fmt(z.raw)} | lib ${fmt(z.lib)} msgs/s`);
+      const zodRow = await withZodRow(ctx, stream, 1, '3b. consume + ack, raw with zod too', 'raw + zod.parse',
+        'the raw loop also validates each payload with the same zod schema, isolating what the worker itself costs.');
       const raw = medians(r.raw);
       const lib = medians(r.lib);
-      const zraw = medians(z.raw);
-      const zlib = medians(z.lib);
       return [
         {
           scenario: '3. consume + ack, 1 worker',
@@ -105,17 +118,7 @@ export const consumeScenario: Scenario = {
           rounds,
           note: `${n.toLocaleString('en-US')} messages per round on a fresh group. Raw: XREADGROUP COUNT ${BATCH} BLOCK on its own connection, JSON.parse of \`data\`, one XACK per batch pipelined before the next read. Tributary: createWorker (concurrency ${BATCH}, batchSize ${BATCH}), envelope decoding + zod validation, async no-op handler, batched XACK. Timed from start to the last ack confirmed (XINFO GROUPS: pending 0, last-delivered-id = stream end).`,
         },
-        {
-          scenario: '3b. consume + ack, raw with zod too',
-          metric: 'msgs/s',
-          baselineName: 'raw + zod.parse',
-          baseline: zraw.rate,
-          lib: zlib.rate,
-          ratio: zlib.rate / zraw.rate,
-          cpu: { baseline: zraw.cpuUs, lib: zlib.cpuUs },
-          rounds: zRounds,
-          note: 'Informational: the raw loop also validates each payload with the same zod schema, isolating what the worker itself costs.',
-        },
+        zodRow,
       ];
     } finally {
       await ctx.monitor.sendCommand(['UNLINK', stream.key]);
@@ -149,22 +152,8 @@ export const consumeMultiScenario: Scenario = {
         rounds,
         note: `${n.toLocaleString('en-US')} messages per round; four raw loops (one connection each) vs four workers sharing one client for acks (each with its own reader connection).`,
       });
-      const zRounds = Math.min(3, rounds);
-      const fourZod = await alternate(zRounds, () => consumeInProcess(ctx, stream, 'raw+zod', 4), () => consumeInProcess(ctx, stream, 'lib', 4));
-      ctx.log(`4 workers: raw+zod ${fmt(fourZod.raw)} | lib ${fmt(fourZod.lib)} msgs/s`);
-      const zraw = medians(fourZod.raw);
-      const zlib = medians(fourZod.lib);
-      rows.push({
-        scenario: '4c. 4 workers, raw with zod too',
-        metric: 'msgs/s',
-        baselineName: '4 raw loops + zod.parse',
-        baseline: zraw.rate,
-        lib: zlib.rate,
-        ratio: zlib.rate / zraw.rate,
-        cpu: { baseline: zraw.cpuUs, lib: zlib.cpuUs },
-        rounds: zRounds,
-        note: 'Informational: the four raw loops also validate each payload with the same zod schema. CPU-bound on one core, so this is the bound a validating consumer sending the same commands faces.',
-      });
+      rows.push(await withZodRow(ctx, stream, 4, '4c. 4 workers, raw with zod too', '4 raw loops + zod.parse',
+        'the four raw loops also validate each payload with the same zod schema. CPU-bound on one core, so this is the bound a validating consumer sending the same commands faces.'));
       const two = await alternate(processRounds, () => consumeTwoProcesses(ctx, stream, 'raw'), () => consumeTwoProcesses(ctx, stream, 'lib'));
       ctx.log(`2 processes: raw ${fmt(two.raw)} | lib ${fmt(two.lib)} msgs/s`);
       rows.push({
