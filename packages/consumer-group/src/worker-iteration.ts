@@ -138,12 +138,15 @@ export function iterateWorker<T extends TopicTypes>(hooks: IterationHooks): Asyn
 /**
  * An object-mode Readable of messages with real backpressure: at most `concurrency` messages
  * are out unsettled, and the worker reads no more until they are acked, failed or released.
- * Destroying the stream stops the worker and releases every message not settled yet (a later
- * `ack()` of one of them does nothing; it is delivered again).
+ * Destroying the stream before it ends stops the worker and releases every message not settled
+ * yet (a later `ack()` of one of them does nothing; it is delivered again). Once `stop()` has
+ * ended the stream, messages already handed out can still be settled until `stopTimeoutMs`.
  */
 export function workerReadable<T extends TopicTypes>(hooks: IterationHooks, highWaterMark: number): Readable {
   const inbox = new Inbox(hooks);
   let started: Promise<void> | undefined;
+  /** The worker began stopping and the stream ended with everything handed out. */
+  let ended = false;
   return new Readable({
     objectMode: true,
     highWaterMark,
@@ -151,12 +154,18 @@ export function workerReadable<T extends TopicTypes>(hooks: IterationHooks, high
       started ??= hooks.begin();
       started
         .then(() => inbox.take())
-        .then((slot) => this.push(slot ? (slot.received as ReceivedMessage<T>) : null), (error: unknown) => this.destroy(error as Error));
+        .then((slot) => {
+          if (!slot) ended = true;
+          this.push(slot ? (slot.received as ReceivedMessage<T>) : null);
+        }, (error: unknown) => this.destroy(error as Error));
     },
     destroy(error, callback) {
-      // A destroyed stream (pipeline error, destroy()) settles nothing more: messages still in
-      // its buffers or with its consumer go back to the pending list, so stop() ends at once.
-      inbox.releaseAll();
+      // A stream destroyed early (pipeline error, destroy()) settles nothing more: messages
+      // still in its buffers or with its consumer go back to the pending list, so stop() ends
+      // at once. A stream that ended (stop() began) is auto-destroyed as soon as 'end' is
+      // emitted, while its consumer may still be working on the last messages it took: those
+      // stay settleable, and stop() waits for them as for any handler.
+      if (error || !ended) inbox.releaseAll();
       hooks.stop().then(() => callback(error), callback);
     },
   });

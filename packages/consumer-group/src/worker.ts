@@ -653,7 +653,7 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
   /**
    * An object-mode Readable of messages that must each be settled (`ack()`, `fail()`,
    * `release()`). At most `concurrency` are unsettled at once: that is the backpressure.
-   * Destroying the stream stops the worker.
+   * Destroying the stream before it ends stops the worker.
    */
   readable(options: { highWaterMark?: number } = {}): Readable {
     return workerReadable<T>(this.iterationHooks(), options.highWaterMark ?? 16);

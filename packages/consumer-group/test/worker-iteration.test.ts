@@ -171,6 +171,34 @@ test('readable(): pipeline into a slow Writable that acks; unsettled messages ne
   expect(await pendingCount(redis.commander, topic, 'g')).toBe(0);
 });
 
+test('readable(): stop() while the Writable still holds a message: the stream ends, and that message can still be acked', async () => {
+  // The Readable ends (and is auto-destroyed) as soon as stop() begins, while the Writable is
+  // still working on what it took: ending normally must not give those messages back.
+  const topic = pingTopic();
+  const ids = await publish(redis.client, topic, pings(6));
+  const worker = redis.worker({ topic, group: 'g', consumer: 'c1', startId: '0', blockMs: 500, concurrency: 2 });
+  const acked: number[] = [];
+  const sink = new Writable({
+    objectMode: true,
+    write(msg: ReceivedMessage<typeof topic.types>, _encoding, callback) {
+      setTimeout(() => {
+        acked.push(msg.data.n);
+        msg.ack();
+        callback();
+      }, 200);
+    },
+  });
+  const flowing = pipeline(worker.readable({ highWaterMark: 1 }), sink);
+  await waitFor(async () => (await pendingEntries(redis.commander, topic, 'g')).length > 0);
+  await sleep(20); // the Writable has taken the first message: its ack comes about 180 ms later
+  await worker.stop();
+  await flowing;
+  expect(acked.length).toBeGreaterThanOrEqual(1);
+  // Every message the Writable acked is acked in Redis: none of them is still pending.
+  const pending = (await pendingEntries(redis.commander, topic, 'g')).map((p) => p.id);
+  expect(pending.filter((id) => acked.map((n) => ids[n - 1]).includes(id))).toEqual([]);
+});
+
 test('readable(): a failing Writable destroys the pipeline; the worker stops promptly and unsettled messages stay pending', async () => {
   const topic = pingTopic();
   await publish(redis.client, topic, pings(50));
