@@ -3,6 +3,7 @@
  * restart, graceful stop under load, BLOCK interruption, counters.
  */
 import { toCommander } from '@tributary/core';
+import type { WorkerHandle } from '@tributary/consumer-group';
 import { waitFor } from '@tributary/test-utils';
 import { pendingCount, pendingEntries, pingTopic, pings, publish, range, sleep, Tally, useRedis } from './helpers/worker-harness.js';
 
@@ -50,6 +51,44 @@ test('prefetch stays bounded while reads go out ahead on a backlog (fast handler
   expect(done.duplicates()).toEqual([]);
   expect([...done.counts.keys()]).toEqual(range(3000)); // stream order: batches start in the order they were read
   expect(await pendingCount(sampler, topic, 'g')).toBe(0);
+});
+
+test('a plug-in dispatching while the read loop yields within a batch cannot exceed concurrency', async () => {
+  // The read loop yields every 64 entries of a batch; the entries it has not started yet keep
+  // their slots reserved. A plug-in that dispatches reclaimed entries during such a yield must
+  // find no free slot, or in-flight would exceed `concurrency` once the batch is started.
+  const topic = pingTopic();
+  await publish(redis.client, topic, pings(200));
+  const extra = await publish(redis.client, topic, pings(100)); // stand-ins for reclaimed entries
+  const fieldsOf = new Map((await redis.commander.send<[string, string[]][]>(topic.keys.stream, ['XRANGE', topic.keys.stream, '-', '+']))
+    .map(([id, fields]) => [id, fields]));
+  let handle: WorkerHandle | undefined;
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => { release = resolve; });
+  let maxInFlight = 0;
+  let dispatched = false;
+  const worker = redis.worker({
+    topic, group: 'g', consumer: 'c1', startId: '0', concurrency: 200, batchSize: 200, blockMs: 500,
+    failureHandler: { onFailure: async () => 'pending', attach: (h) => { handle = h; } },
+    handlers: {
+      ping: async () => {
+        if (!dispatched) {
+          dispatched = true;
+          // Runs at the loop's first yield, 64 entries into the batch of 200.
+          queueMicrotask(() => void handle!.dispatch(extra.map((id) => ({ id, fields: fieldsOf.get(id)!, deliveries: 2 }))));
+        }
+        maxInFlight = Math.max(maxInFlight, worker.stats().inFlight);
+        await held;
+      },
+    },
+  });
+  await worker.start();
+  await waitFor(() => worker.stats().inFlight >= 200);
+  await sleep(50);
+  expect(dispatched).toBe(true);
+  expect(maxInFlight).toBeLessThanOrEqual(200);
+  expect(worker.stats().inFlight).toBe(200);
+  release();
 });
 
 test('stop() interrupts a BLOCK at once (blockMs 10000)', async () => {
