@@ -145,8 +145,6 @@ export function iterateWorker<T extends TopicTypes>(hooks: IterationHooks): Asyn
 export function workerReadable<T extends TopicTypes>(hooks: IterationHooks, highWaterMark: number): Readable {
   const inbox = new Inbox(hooks);
   let started: Promise<void> | undefined;
-  /** The worker began stopping and the stream ended with everything handed out. */
-  let ended = false;
   return new Readable({
     objectMode: true,
     highWaterMark,
@@ -154,10 +152,7 @@ export function workerReadable<T extends TopicTypes>(hooks: IterationHooks, high
       started ??= hooks.begin();
       started
         .then(() => inbox.take())
-        .then((slot) => {
-          if (!slot) ended = true;
-          this.push(slot ? (slot.received as ReceivedMessage<T>) : null);
-        }, (error: unknown) => this.destroy(error as Error));
+        .then((slot) => this.push(slot ? (slot.received as ReceivedMessage<T>) : null), (error: unknown) => this.destroy(error as Error));
     },
     destroy(error, callback) {
       // A stream destroyed early (pipeline error, destroy()) settles nothing more: messages
@@ -165,7 +160,7 @@ export function workerReadable<T extends TopicTypes>(hooks: IterationHooks, high
       // at once. A stream that ended (stop() began) is auto-destroyed as soon as 'end' is
       // emitted, while its consumer may still be working on the last messages it took: those
       // stay settleable, and stop() waits for them as for any handler.
-      if (error || !ended) inbox.releaseAll();
+      if (error || !this.readableEnded) inbox.releaseAll();
       hooks.stop().then(() => callback(error), callback);
     },
   });
