@@ -240,16 +240,22 @@ describe('createCheckpointReader (standalone)', () => {
 
   it('stop() returns quickly while the read is blocked, and closes the dedicated connection', async () => {
     const topic = newTopic();
-    const clients = async () => String(await c.send(undefined, ['CLIENT', 'LIST'])).trim().split('\n').length;
+    // Connections are told apart by ID: earlier tests' readers may still be closing server-side,
+    // so a plain count of clients can shrink under this test.
+    const clients = async () =>
+      new Map(String(await c.send(undefined, ['CLIENT', 'LIST'])).trim().split('\n').map((line) => [/\bid=(\d+)/.exec(line)![1]!, line]));
     const before = await clients();
     const r = reader({ topic, name: 'idle', blockMs: 30_000, handlers: { tick: () => {} } });
     await r.start();
-    expect(await clients()).toBe(before + 1);
-    await new Promise((done) => setTimeout(done, 200)); // surely blocked by now
+    const opened = [...(await clients()).keys()].filter((id) => !before.has(id));
+    expect(opened).toHaveLength(1);
+    const [own] = opened as [string];
+    // Blocked in its XREAD (flag b), not merely connected.
+    await waitFor(async () => /\bflags=b\b.*\bcmd=xread\b/.test((await clients()).get(own) ?? ''));
     const t0 = Date.now();
     await r.stop();
     expect(Date.now() - t0).toBeLessThan(1000);
-    await waitFor(async () => (await clients()) === before);
+    await waitFor(async () => !(await clients()).has(own));
     await expect(r.start()).rejects.toBeInstanceOf(ClosedError);
   });
 
