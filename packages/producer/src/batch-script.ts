@@ -75,6 +75,11 @@ return reply(0, '')
  */
 export const MAX_SCRIPT_FIELDS = 7000;
 
+/** The application ID of an entry encoded by `encodeMessage`: type, t, data, d, id, <id>, … */
+export function appIdOf(fields: readonly string[]): string {
+  return fields[5]!;
+}
+
 /** An entry with more fields than a script can pass to XADD. */
 export function tooManyHeaders(fields: number): InvalidArgumentError {
   return new InvalidArgumentError('headers', `at most ${(MAX_SCRIPT_FIELDS - 8) / 2} headers per message, got ${(fields - 8) / 2}`);
@@ -110,11 +115,27 @@ export interface BatchOutcome {
  * Appends `entries` (encodeMessage output, at most {@link MAX_SCRIPT_FIELDS} fields each) with
  * one call of the batch script, `head` being the ARGV before them (`AppendMode.scriptHead`).
  * Never rejects: the outcome says what went in.
+ *
+ * The entries are packed before this returns, and not referenced after: callers keep only what
+ * they need for the results (the IDs), so the field text of a batch in flight dies young instead
+ * of being copied by every scavenge until the reply (publishMany A/B: main-thread GC 0.35 →
+ * 0.25 µs per message).
  */
-export async function appendBatch(target: BatchTarget, head: readonly string[], entries: readonly (readonly string[])[]): Promise<BatchOutcome> {
+export function appendBatch(target: BatchTarget, head: readonly string[], entries: readonly (readonly string[])[]): Promise<BatchOutcome> {
+  let packed: Buffer;
+  try {
+    packed = packEntries(entries);
+  } catch (error) {
+    return Promise.resolve({ ids: [], failure: { error, inScript: false } });
+  }
+  return sendPacked(target, head, packed);
+}
+
+// A separate async function so that its suspended frame holds the packed buffer only, not
+// `entries` (a parameter stays reachable from the frame while the call waits for Redis).
+async function sendPacked(target: BatchTarget, head: readonly string[], packed: Buffer): Promise<BatchOutcome> {
   let reply: BatchReply;
   try {
-    const packed = packEntries(entries);
     // node-redis accepts Buffers next to strings; RedisArgument is not part of Commander's type.
     const args = ['EVAL', PUBLISH_MANY_SCRIPT.source, '1', target.stream, ...head, packed as unknown as string];
     // EVAL rather than EVALSHA: with several calls in flight, a NOSCRIPT retry of one would

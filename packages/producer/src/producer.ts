@@ -28,7 +28,7 @@ import {
   writableOptionsSchema,
 } from './producer-options.js';
 import { appendMode } from './append-mode.js';
-import { MAX_SCRIPT_FIELDS, tooManyHeaders } from './batch-script.js';
+import { appIdOf, MAX_SCRIPT_FIELDS, tooManyHeaders } from './batch-script.js';
 import { ProducerWritable } from './producer-writable.js';
 import { publishBatch } from './publish-many.js';
 import { createPublishQueue } from './publish-queue.js';
@@ -153,7 +153,7 @@ export function createProducer<T extends TopicTypes>(client: RedisClientLike, op
     throw publishError(error, xaddContext, stream);
   };
   const xadd = (head: readonly string[], fields: string[]): Promise<PublishResult> => {
-    const id = fields[5]!;
+    const id = appIdOf(fields);
     const sent = sendXadd(head.concat(fields));
     inFlight++;
     return sent.then((reply) => {
@@ -164,7 +164,7 @@ export function createProducer<T extends TopicTypes>(client: RedisClientLike, op
   };
 
   const idempotentXadd = (key: string, head: readonly string[], fields: string[]): Promise<PublishResult> => {
-    const id = fields[5]!;
+    const id = appIdOf(fields);
     const keys = [stream, topic.keys.idempotency(key)];
     const args = idempotentPublishArgs(ttlMs, head, fields);
     const sent = commander.evalScript<IdempotentPublishReply>(IDEMPOTENT_PUBLISH_SCRIPT, keys, args, commandOptions);

@@ -8,15 +8,9 @@ import {
   TributaryError,
 } from '@tributary/core';
 import type { AppendMode } from './append-mode.js';
-import { appendBatch, type BatchTarget, MAX_SCRIPT_FIELDS, tooManyHeaders } from './batch-script.js';
+import { appendBatch, appIdOf, type BatchOutcome, type BatchTarget, MAX_SCRIPT_FIELDS, tooManyHeaders } from './batch-script.js';
 import { batchFailureError } from './producer-errors.js';
 import type { PublishManyResult } from './publish-result.js';
-
-interface Encoded {
-  readonly index: number;
-  readonly fields: string[];
-  readonly id: string;
-}
 
 /** encodeMessage for one element of a batch; anything thrown becomes a typed error. */
 function encodeOne<T extends TopicTypes>(topic: Topic<T>, message: OutgoingMessage<T>, now: number): string[] {
@@ -29,6 +23,54 @@ function encodeOne<T extends TopicTypes>(topic: Topic<T>, message: OutgoingMessa
 function toTyped(error: unknown, index: number): TributaryError {
   if (isTributaryError(error)) return error;
   return new InvalidArgumentError(`messages[${index}]`, error instanceof Error ? error.message : String(error), { cause: error });
+}
+
+/** One chunk's valid messages, encoded: their input positions and application IDs. */
+interface Chunk {
+  readonly indexes: number[];
+  readonly ids: string[];
+  /** The encoded fields; packed and dropped by {@link sendChunk}. */
+  entries: string[][] | undefined;
+}
+
+/**
+ * Validates and encodes messages from `from` on, up to `size` valid ones. Invalid messages get
+ * their error in `results` at once. Returns the chunk and where the next one starts.
+ */
+function encodeChunk<T extends TopicTypes>(
+  topic: Topic<T>,
+  messages: readonly OutgoingMessage<T>[],
+  from: number,
+  size: number,
+  now: number,
+  results: PublishManyResult[],
+): { chunk: Chunk; next: number } {
+  const chunk: Chunk = { indexes: [], ids: [], entries: [] };
+  const entries = chunk.entries!;
+  let next = from;
+  for (; next < messages.length && entries.length < size; next++) {
+    try {
+      const fields = encodeOne(topic, messages[next]!, now);
+      if (fields.length > MAX_SCRIPT_FIELDS) throw tooManyHeaders(fields.length);
+      entries.push(fields);
+      chunk.indexes.push(next);
+      chunk.ids.push(appIdOf(fields));
+    } catch (error) {
+      results[next] = { ok: false, error: toTyped(error, next), index: next };
+    }
+  }
+  return { chunk, next };
+}
+
+/**
+ * Sends an encoded chunk and drops its fields: they are packed by then (see appendBatch), and
+ * the async caller must not hold them while it waits, or every scavenge until the reply copies
+ * them. (A local of an async function stays reachable from its suspended frame.)
+ */
+function sendChunk(target: BatchTarget, head: readonly string[], chunk: Chunk): Promise<BatchOutcome> {
+  const sent = appendBatch(target, head, chunk.entries!);
+  chunk.entries = undefined;
+  return sent;
 }
 
 /**
@@ -58,21 +100,20 @@ export async function publishBatch<T extends TopicTypes>(
     });
   };
 
-  const send = async (chunk: readonly Encoded[]): Promise<void> => {
-    const { ids, failure } = await appendBatch(target, head, chunk.map((entry) => entry.fields));
+  // Settles one chunk's messages from its positions and IDs (its fields are gone by then).
+  const settle = ({ indexes, ids: appIds }: Chunk, { ids, failure }: BatchOutcome): void => {
     for (let k = 0; k < ids.length; k++) {
-      const entry = chunk[k]!;
-      results[entry.index] = { ok: true, streamId: ids[k]!, id: entry.id, duplicate: false };
+      results[indexes[k]!] = { ok: true, streamId: ids[k]!, id: appIds[k]!, duplicate: false };
     }
     if (failure === undefined) return;
-    const first = chunk[ids.length]!.index;
-    const last = chunk[chunk.length - 1]!.index;
+    const first = indexes[ids.length]!;
+    const last = indexes[indexes.length - 1]!;
     const context = failure !== 'stream-missing' && failure.inScript
       ? `publishMany ${target.stream} (message ${first} failed; it and the rest of its chunk, up to message ${last}, were not written)`
       : `publishMany ${target.stream} (messages ${first}..${last})`;
     const typed = batchFailureError(failure, target.stream, context);
-    for (let k = ids.length; k < chunk.length; k++) {
-      const { index } = chunk[k]!;
+    for (let k = ids.length; k < indexes.length; k++) {
+      const index = indexes[k]!;
       results[index] = { ok: false, error: typed, index };
     }
     failed(typed);
@@ -81,23 +122,14 @@ export async function publishBatch<T extends TopicTypes>(
   let inFlight: Promise<void> | undefined;
   let next = 0;
   while (next < messages.length) {
-    const chunk: Encoded[] = [];
-    for (; next < messages.length && chunk.length < chunkSize; next++) {
-      try {
-        const fields = encodeOne(topic, messages[next]!, now);
-        if (fields.length > MAX_SCRIPT_FIELDS) throw tooManyHeaders(fields.length);
-        // encodeMessage puts the application ID at position 5: type, t, data, d, id, <id>.
-        chunk.push({ index: next, fields, id: fields[5]! });
-      } catch (error) {
-        results[next] = { ok: false, error: toTyped(error, next), index: next };
-      }
-    }
-    if (chunk.length === 0) continue;
+    const { chunk, next: after } = encodeChunk(topic, messages, next, chunkSize, now, results);
+    next = after;
+    if (chunk.indexes.length === 0) continue;
     if (notSent) {
-      for (const { index } of chunk) results[index] = { ok: false, error: notSent, index };
+      for (const index of chunk.indexes) results[index] = { ok: false, error: notSent, index };
       continue;
     }
-    const sending = send(chunk);
+    const sending = sendChunk(target, head, chunk).then((outcome) => settle(chunk, outcome));
     if (inFlight) await inFlight;
     inFlight = sending;
     // Let node-redis write this chunk (it flushes on setImmediate) before encoding the next one.

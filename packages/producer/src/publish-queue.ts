@@ -1,5 +1,5 @@
 import type { AppendMode } from './append-mode.js';
-import { appendBatch, type BatchOutcome, type BatchTarget, MAX_SCRIPT_FIELDS } from './batch-script.js';
+import { appendBatch, appIdOf, type BatchOutcome, type BatchTarget, MAX_SCRIPT_FIELDS } from './batch-script.js';
 import { batchFailureError } from './producer-errors.js';
 import type { PublishResult } from './publish-result.js';
 
@@ -70,13 +70,18 @@ export function createPublishQueue(options: PublishQueueOptions): PublishQueue {
   let pending: Batch | undefined;
   let scheduled = false;
 
-  const settle = (batch: Batch, { ids, failure }: BatchOutcome): void => {
-    const { entries, resolves, rejects } = batch;
-    release(entries.length);
-    // encodeMessage puts the application ID at position 5: type, t, data, d, id, <id>.
-    for (let k = 0; k < ids.length; k++) resolves[k]!({ streamId: ids[k]!, id: entries[k]![5]!, duplicate: false });
+  // Gets what the results need, not the batch: its entries are packed when the call is made and
+  // can be collected while Redis works (see appendBatch).
+  const settle = (
+    resolves: Batch['resolves'],
+    rejects: Batch['rejects'],
+    appIds: readonly string[],
+    { ids, failure }: BatchOutcome,
+  ): void => {
+    const n = appIds.length;
+    release(n);
+    for (let k = 0; k < ids.length; k++) resolves[k]!({ streamId: ids[k]!, id: appIds[k]!, duplicate: false });
     if (failure === undefined) return;
-    const n = entries.length;
     const context = failure !== 'stream-missing' && failure.inScript
       ? `XADD ${target.stream} (publish ${ids.length + 1} of ${n} batched in one script call failed; it and the ${n - ids.length - 1} after it were not written)`
       : `XADD ${target.stream} (${n} publishes batched in one script call)`;
@@ -90,7 +95,8 @@ export function createPublishQueue(options: PublishQueueOptions): PublishQueue {
     pending = undefined;
     const { mode, entries, resolves, rejects, now } = batch;
     if (entries.length >= minBatchSize) {
-      void appendBatch(target, mode.scriptHead(now), entries).then((outcome) => settle(batch, outcome));
+      const appIds = entries.map(appIdOf);
+      void appendBatch(target, mode.scriptHead(now), entries).then((outcome) => settle(resolves, rejects, appIds, outcome));
       return;
     }
     const head = mode.xaddHead(now);
