@@ -1,3 +1,5 @@
+import { medians, rateRoundRatios, type RoundResult } from './timing.js';
+
 /** One line of the results table: a baseline and Tributary measured in the same run. */
 export interface ResultRow {
   /** Scenario number and name, e.g. `1. publish one by one`. */
@@ -12,8 +14,13 @@ export interface ResultRow {
   lib: number;
   /** lib / baseline; undefined where a ratio means nothing. */
   ratio: number | undefined;
+  /**
+   * lib / baseline of each round pair (the two sides measured back to back), in round order:
+   * how far the ratio moves within one run on a noisy machine (`roundRatios` in timing.ts).
+   */
+  roundRatios?: readonly number[];
   /** The issue's target, and whether this run met it. */
-  target?: { text: string; pass: boolean };
+  target?: RowTarget;
   /** Rounds behind each median. */
   rounds: number;
   /**
@@ -24,9 +31,58 @@ export interface ResultRow {
   note?: string;
 }
 
+/** A row's target: its text, whether this run's ratio met it, and the bound on the ratio if it is one. */
+export interface RowTarget {
+  text: string;
+  pass: boolean;
+  ratio?: { op: '>=' | '<='; bound: number };
+}
+
+function meets(ratio: number, op: '>=' | '<=', bound: number): boolean {
+  return op === '>=' ? ratio >= bound : ratio <= bound;
+}
+
 /** A target on the ratio lib/baseline. */
-export function ratioTarget(ratio: number, op: '>=' | '<=', bound: number): { text: string; pass: boolean } {
-  return { text: `${op === '>=' ? '≥' : '≤'} ${bound}×`, pass: op === '>=' ? ratio >= bound : ratio <= bound };
+export function ratioTarget(ratio: number, op: '>=' | '<=', bound: number): RowTarget {
+  return { text: `${op === '>=' ? '≥' : '≤'} ${bound}×`, pass: meets(ratio, op, bound), ratio: { op, bound } };
+}
+
+/** A row's per-round ratios that are numbers (a round that measured nothing gives NaN). */
+function finiteRoundRatios(row: ResultRow): number[] {
+  return row.roundRatios?.filter(Number.isFinite) ?? [];
+}
+
+/** `min–max` of the per-round ratios. */
+function spreadCell(row: ResultRow): string {
+  const list = finiteRoundRatios(row);
+  if (list.length === 0) return '';
+  return `${Math.min(...list).toFixed(2)}–${Math.max(...list).toFixed(2)}`;
+}
+
+/** A msgs/s row from both sides' rounds (medians, ratio, CPU), with a target on the ratio if given. */
+export function rateRow(
+  scenario: string,
+  baselineName: string,
+  sides: { raw: RoundResult[]; lib: RoundResult[] },
+  note: string,
+  minRatio?: number,
+): ResultRow {
+  const raw = medians(sides.raw);
+  const lib = medians(sides.lib);
+  const ratio = lib.rate / raw.rate;
+  return {
+    scenario,
+    metric: 'msgs/s',
+    baselineName,
+    baseline: raw.rate,
+    lib: lib.rate,
+    ratio,
+    roundRatios: rateRoundRatios(sides),
+    ...(minRatio === undefined ? {} : { target: ratioTarget(ratio, '>=', minRatio) }),
+    cpu: { baseline: raw.cpuUs, lib: lib.cpuUs },
+    rounds: sides.raw.length,
+    note,
+  };
 }
 
 export function formatNumber(value: number): string {
@@ -43,12 +99,23 @@ export function formatRatio(ratio: number | undefined): string {
   return ratio === undefined || !Number.isFinite(ratio) ? '—' : `${ratio.toFixed(2)}×`;
 }
 
-function targetCell(row: ResultRow): string {
-  if (!row.target) return '';
-  return `${row.target.text} ${row.target.pass ? '✅ pass' : '❌ miss'}`;
+/**
+ * How many round pairs met a ratio target on their own, e.g. ` (4/5 rounds)`. The verdict
+ * before it compares the ratio of the two medians, so the two can disagree near the bound.
+ */
+function roundsMet(row: ResultRow): string {
+  const target = row.target?.ratio;
+  const list = finiteRoundRatios(row);
+  if (!target || list.length === 0) return '';
+  return ` (${list.filter((ratio) => meets(ratio, target.op, target.bound)).length}/${list.length} rounds)`;
 }
 
-const HEADER = ['Scenario', 'Metric', 'Baseline', 'Baseline median', 'Tributary median', 'Ratio', 'Target', 'CPU µs/msg (baseline / Tributary)', 'Rounds'];
+function targetCell(row: ResultRow): string {
+  if (!row.target) return '';
+  return `${row.target.text} ${row.target.pass ? '✅ pass' : '❌ miss'}${roundsMet(row)}`;
+}
+
+const HEADER = ['Scenario', 'Metric', 'Baseline', 'Baseline median', 'Tributary median', 'Ratio', 'Ratio per round (min–max)', 'Target', 'CPU µs/msg (baseline / Tributary)', 'Rounds'];
 
 function cells(row: ResultRow): string[] {
   return [
@@ -58,6 +125,7 @@ function cells(row: ResultRow): string[] {
     formatNumber(row.baseline),
     formatNumber(row.lib),
     formatRatio(row.ratio),
+    spreadCell(row),
     targetCell(row),
     row.cpu ? `${row.cpu.baseline.toFixed(2)} / ${row.cpu.lib.toFixed(2)}` : '',
     String(row.rounds),

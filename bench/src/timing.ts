@@ -114,6 +114,20 @@ export async function measured(count: number, work: () => Promise<number>): Prom
   return { rate: rate(count, ms), cpuUs: (cpu.user + cpu.system) / count };
 }
 
+/**
+ * lib / baseline per round, from the two sides' values in round order (as {@link alternate}
+ * returns them: round `r` of each side ran back to back, so a slow phase of the machine hits both).
+ */
+export function roundRatios(baseline: readonly number[], lib: readonly number[]): number[] {
+  if (baseline.length !== lib.length) throw new Error(`round counts differ: baseline ${baseline.length}, lib ${lib.length}`);
+  return baseline.map((value, round) => lib[round]! / value);
+}
+
+/** {@link roundRatios} of the rates of both sides' rounds. */
+export function rateRoundRatios(sides: { raw: readonly RoundResult[]; lib: readonly RoundResult[] }): number[] {
+  return roundRatios(sides.raw.map((r) => r.rate), sides.lib.map((r) => r.rate));
+}
+
 /** Medians of a side's rounds. */
 export function medians(results: readonly RoundResult[]): RoundResult {
   return { rate: median(results.map((r) => r.rate)), cpuUs: median(results.map((r) => r.cpuUs)) };

@@ -7,7 +7,7 @@ import { benchTopic, EVENT_TYPE, payload } from '../payload.js';
 import { connectBench, createGroup, waitConsumed } from '../redis-setup.js';
 import type { RedisClientType } from 'redis';
 import { type ResultRow, ratioTarget } from '../report.js';
-import { alternate, median, rate } from '../timing.js';
+import { alternate, median, rate, roundRatios } from '../timing.js';
 
 const ADD_CHUNK = 1000;
 
@@ -133,6 +133,7 @@ async function runAll(ctx: BenchContext, rows: ResultRow[]): Promise<ResultRow[]
     baseline: median(add.raw),
     lib: median(add.lib),
     ratio: median(add.lib) / median(add.raw),
+    roundRatios: roundRatios(add.raw, add.lib),
     rounds,
     note: `${addN.toLocaleString('en-US')} jobs per round in calls of ${ADD_CHUNK}, one call at a time: Queue.addBulk vs producer.publishMany. BullMQ runs on its own node-redis client (ioredis is optional in BullMQ 6.7 and not installed; the client has the same settings as Tributary's, timeout 0) against the same redis-server; jobs use removeOnComplete/removeOnFail.`,
   });
@@ -149,6 +150,7 @@ async function runAll(ctx: BenchContext, rows: ResultRow[]): Promise<ResultRow[]
         baseline: median(r.raw),
         lib: median(r.lib),
         ratio: median(r.lib) / median(r.raw),
+        roundRatios: roundRatios(r.raw, r.lib),
         target: ratioTarget(median(r.lib) / median(r.raw), '>=', 10),
         rounds,
         note: `${total.toLocaleString('en-US')} jobs/messages per round, async no-op processor/handler; BullMQ timed from run() to the last 'completed' event, Tributary from start() to the last ack confirmed. Tributary's batchSize = concurrency (the default), so concurrency 1 reads one entry per XREADGROUP.`,
@@ -164,6 +166,7 @@ async function runAll(ctx: BenchContext, rows: ResultRow[]): Promise<ResultRow[]
         baseline: median(c.raw),
         lib: median(c.lib),
         ratio: median(c.lib) / median(c.raw),
+        roundRatios: roundRatios(c.raw, c.lib),
         rounds,
         note: `Informational: a raw XREADGROUP COUNT ${concurrency} loop (XACK pipelined with the next read) is what a consumer holding at most ${concurrency} message${concurrency === 1 ? '' : 's'} at a time reaches reading one batch per round trip. 10× BullMQ here would be ${Math.round(10 * median(r.raw)).toLocaleString('en-US')} msgs/s.`,
       });

@@ -3,8 +3,8 @@ import { startChild } from '../children.js';
 import { type RunningConsumer, startLibConsumer, startRawConsumer } from '../consumers.js';
 import { type FilledStream, fillStream } from '../fill.js';
 import { createGroup, waitConsumed } from '../redis-setup.js';
-import { type ResultRow, ratioTarget } from '../report.js';
-import { alternate, median, medians, rate, type RoundResult } from '../timing.js';
+import { rateRow, type ResultRow } from '../report.js';
+import { alternate, median, rate, type RoundResult, roundRatios } from '../timing.js';
 
 /** XREADGROUP COUNT for raw, and concurrency = batch size for the worker. */
 const BATCH = 500;
@@ -72,12 +72,7 @@ async function withZodRow(ctx: BenchContext, stream: FilledStream, workers: numb
   const rounds = Math.min(3, ctx.sizes.rounds);
   const z = await alternate(rounds, () => consumeInProcess(ctx, stream, 'raw+zod', workers), () => consumeInProcess(ctx, stream, 'lib', workers));
   ctx.log(`${workers} worker(s): raw+zod ${fmt(z.raw)} | lib ${fmt(z.lib)} msgs/s`);
-  const raw = medians(z.raw);
-  const lib = medians(z.lib);
-  return {
-    scenario, metric: 'msgs/s', baselineName, baseline: raw.rate, lib: lib.rate, ratio: lib.rate / raw.rate,
-    cpu: { baseline: raw.cpuUs, lib: lib.cpuUs }, rounds, note: `Informational: ${note}`,
-  };
+  return rateRow(scenario, baselineName, z, `Informational: ${note}`);
 }
 
 function fmt(values: readonly (number | RoundResult)[]): string {
@@ -103,21 +98,8 @@ export const consumeScenario: Scenario = {
       ctx.log(`raw ${fmt(r.raw)} | lib ${fmt(r.lib)} msgs/s`);
       const zodRow = await withZodRow(ctx, stream, 1, '3b. consume + ack, raw with zod too', 'raw + zod.parse',
         'the raw loop also validates each payload with the same zod schema, isolating what the worker itself costs.');
-      const raw = medians(r.raw);
-      const lib = medians(r.lib);
       return [
-        {
-          scenario: '3. consume + ack, 1 worker',
-          metric: 'msgs/s',
-          baselineName: 'raw XREADGROUP/XACK',
-          baseline: raw.rate,
-          lib: lib.rate,
-          ratio: lib.rate / raw.rate,
-          target: ratioTarget(lib.rate / raw.rate, '>=', 0.8),
-          cpu: { baseline: raw.cpuUs, lib: lib.cpuUs },
-          rounds,
-          note: `${n.toLocaleString('en-US')} messages per round on a fresh group. Raw: XREADGROUP COUNT ${BATCH} BLOCK on its own connection, JSON.parse of \`data\`, one XACK per batch pipelined before the next read. Tributary: createWorker (concurrency ${BATCH}, batchSize ${BATCH}), envelope decoding + zod validation, async no-op handler, batched XACK. Timed from start to the last ack confirmed (XINFO GROUPS: pending 0, last-delivered-id = stream end).`,
-        },
+        rateRow('3. consume + ack, 1 worker', 'raw XREADGROUP/XACK', r, `${n.toLocaleString('en-US')} messages per round on a fresh group. Raw: XREADGROUP COUNT ${BATCH} BLOCK on its own connection, JSON.parse of \`data\`, one XACK per batch pipelined before the next read. Tributary: createWorker (concurrency ${BATCH}, batchSize ${BATCH}), envelope decoding + zod validation, async no-op handler, batched XACK. Timed from start to the last ack confirmed (XINFO GROUPS: pending 0, last-delivered-id = stream end).`, 0.8),
         zodRow,
       ];
     } finally {
@@ -141,20 +123,8 @@ export const consumeMultiScenario: Scenario = {
       }
       const four = await alternate(rounds, () => consumeInProcess(ctx, stream, 'raw', 4), () => consumeInProcess(ctx, stream, 'lib', 4));
       ctx.log(`4 workers: raw ${fmt(four.raw)} | lib ${fmt(four.lib)} msgs/s`);
-      const fraw = medians(four.raw);
-      const flib = medians(four.lib);
-      rows.push({
-        scenario: '4. consume + ack, 4 workers, 1 process',
-        metric: 'msgs/s',
-        baselineName: '4 raw loops',
-        baseline: fraw.rate,
-        lib: flib.rate,
-        ratio: flib.rate / fraw.rate,
-        target: ratioTarget(flib.rate / fraw.rate, '>=', 0.8),
-        cpu: { baseline: fraw.cpuUs, lib: flib.cpuUs },
-        rounds,
-        note: `${n.toLocaleString('en-US')} messages per round; four raw loops (one connection each) vs four workers sharing one client for acks (each with its own reader connection).`,
-      });
+      rows.push(rateRow('4. consume + ack, 4 workers, 1 process', '4 raw loops', four,
+        `${n.toLocaleString('en-US')} messages per round; four raw loops (one connection each) vs four workers sharing one client for acks (each with its own reader connection).`, 0.8));
       rows.push(await withZodRow(ctx, stream, 4, '4c. 4 workers, raw with zod too', '4 raw loops + zod.parse',
         'the four raw loops also validate each payload with the same zod schema. CPU-bound on one core, so this is the bound a validating consumer sending the same commands faces.'));
       const two = await alternate(processRounds, () => consumeTwoProcesses(ctx, stream, 'raw'), () => consumeTwoProcesses(ctx, stream, 'lib'));
@@ -166,6 +136,7 @@ export const consumeMultiScenario: Scenario = {
         baseline: median(two.raw),
         lib: median(two.lib),
         ratio: median(two.lib) / median(two.raw),
+        roundRatios: roundRatios(two.raw, two.lib),
         rounds: processRounds,
         note: 'One consumer per child process; timed from the go signal (children already connected) to the last ack, polled every 5 ms.',
       });

@@ -3,7 +3,7 @@ import { type BenchContext, freshName, type Scenario } from '../context.js';
 import { benchTopic } from '../payload.js';
 import { createGroup } from '../redis-setup.js';
 import { type ResultRow, ratioTarget } from '../report.js';
-import { alternate, type LatencySummary, median } from '../timing.js';
+import { alternate, type LatencySummary, median, roundRatios } from '../timing.js';
 
 const BATCH = 500;
 
@@ -55,6 +55,7 @@ export const latencyScenario: Scenario = {
         baseline: raw,
         lib,
         ratio: lib / raw,
+        roundRatios: roundRatios(r.raw.map((s) => s[k]), r.lib.map((s) => s[k])),
         ...(target !== undefined ? { target: ratioTarget(lib / raw, '<=', target) } : {}),
         rounds,
         ...(k === 'p50' ? { note } : {}),

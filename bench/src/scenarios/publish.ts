@@ -3,36 +3,11 @@ import type { RedisClientType } from 'redis';
 import { type BenchContext, freshName, type Scenario } from '../context.js';
 import { benchTopic, EVENT_TYPE, orderSchema, payload, rawXaddArgs, rawXaddHead } from '../payload.js';
 import { connectDefault } from '../redis-setup.js';
-import { type ResultRow, ratioTarget } from '../report.js';
-import { alternate, measured, medians, pipelined, type RoundResult } from '../timing.js';
+import { rateRow } from '../report.js';
+import { alternate, measured, pipelined, type RoundResult } from '../timing.js';
 
 function fmt(results: readonly RoundResult[]): string {
   return `${results.map((r) => Math.round(r.rate)).join(', ')} msgs/s (CPU ${results.map((r) => r.cpuUs.toFixed(1)).join(', ')} µs/msg)`;
-}
-
-/** A msgs/s row from both sides' rounds (medians, ratio, CPU), with a target on the ratio if given. */
-function rateRow(
-  scenario: string,
-  baselineName: string,
-  sides: { raw: RoundResult[]; lib: RoundResult[] },
-  note: string,
-  minRatio?: number,
-): ResultRow {
-  const raw = medians(sides.raw);
-  const lib = medians(sides.lib);
-  const ratio = lib.rate / raw.rate;
-  return {
-    scenario,
-    metric: 'msgs/s',
-    baselineName,
-    baseline: raw.rate,
-    lib: lib.rate,
-    ratio,
-    ...(minRatio === undefined ? {} : { target: ratioTarget(ratio, '>=', minRatio) }),
-    cpu: { baseline: raw.cpuUs, lib: lib.cpuUs },
-    rounds: sides.raw.length,
-    note,
-  };
 }
 
 /** Raw: `sendCommand(['XADD', key, 'MAXLEN', '~', '1000000', '*', …fields])`, `window` in flight. */

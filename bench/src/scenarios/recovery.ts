@@ -3,7 +3,7 @@ import { type BenchContext, freshName, type Scenario } from '../context.js';
 import { fillStream } from '../fill.js';
 import { createGroup, waitConsumed } from '../redis-setup.js';
 import type { ResultRow } from '../report.js';
-import { alternate, median } from '../timing.js';
+import { alternate, median, roundRatios } from '../timing.js';
 
 /**
  * One run: a victim worker reads `held` messages and holds them, a peer process runs, the
@@ -55,6 +55,7 @@ export const recoveryScenario: Scenario = {
       baseline: median(r.raw),
       lib: median(r.lib),
       ratio: median(r.lib) / median(r.raw),
+      roundRatios: roundRatios(r.raw, r.lib),
       target: { text: `lib ≤ ${bound} ms (claim ${claimIdleMs} + 1 interval ${reclaimIntervalMs}), every round`, pass: worst <= bound },
       rounds,
       note: `A victim worker process holds ${held} messages (handler never returns) and is killed with SIGKILL; a peer process already running recovers them. Tributary: createWorker + createRecovery({ claimIdleMs: ${claimIdleMs}, reclaimIntervalMs: ${reclaimIntervalMs} }). Raw: an XAUTOCLAIM sweep every ${reclaimIntervalMs} ms with min-idle ${claimIdleMs}. The peer starts (reclaim loop included) once the victim holds every message, and the victim is killed as soon as the peer runs (messages held at most ${Math.round(heldMs)} ms before the kill); timed from the kill to pending = 0 (polled every 5 ms). Bound: claim time + one interval. Worst Tributary round: ${Math.round(worst)} ms.`,

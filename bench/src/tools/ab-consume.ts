@@ -1,6 +1,6 @@
 /**
  * A/B of consume variants in one process, interleaved, on one pre-filled stream (TOPIC=…, see
- * profile-consume.ts `fill`). Variants: raw[:w=<workers>], raw+zod[:w=…],
+ * profile-consume.ts `fill`). Variants: raw[:n=<COUNT>][:w=<workers>], raw+zod[:n=…][:w=…],
  * lib[:ack=<maxAckBatch>][:c=<concurrency>][:b=<batchSize>][:sync][:w=<workers>][@<file>];
  * `:w=4` runs four consumers of the variant in this process, on one group.
  * `lib@<file>` takes createWorker from the consumer-group entry file `<file>`: a copy of an
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
       if (spec.startsWith('raw')) {
         const consumers: RunningConsumer[] = [];
         for (let w = 0; w < workers; w++) {
-          consumers.push(await startRawConsumer(client, { key: topic.keys.stream, group, consumer: `c${w}`, count: 500, validate: spec.startsWith('raw+zod') }));
+          consumers.push(await startRawConsumer(client, { key: topic.keys.stream, group, consumer: `c${w}`, count: Number(option('n') ?? 500), validate: spec.startsWith('raw+zod') }));
         }
         stops.push(...consumers.map((c) => () => c.stop()));
         await waitConsumed(monitor, topic.keys.stream, group, lastId, { ready: () => consumers.reduce((sum, c) => sum + c.handled(), 0) >= total });
