@@ -17,9 +17,9 @@ export interface RunOptions {
 export const USAGE = `Usage: yarn bench [--quick | --long] [--scenario <name>[,<name>…]] [--rounds N] [--out FILE] [--no-write] [--json FILE]
 
   --quick       tiny sizes (a smoke run for CI, well under a minute); does not write docs unless --out
-  --long        the memory scenario consumes 1M messages (default 300k)
+  --long        the memory scenario consumes 1M messages (default 300k); 9 rounds, 5 across processes (default 5, 3)
   --scenario    run only these scenarios (repeatable, comma-separated): see the list below
-  --rounds N    rounds per side for in-process comparisons (default 5, quick 3)
+  --rounds N    rounds per side for in-process comparisons (default 5, quick 3, long 9)
   --out FILE    write the Markdown report here (default for a full run: docs/benchmarks.md)
   --no-write    print only
   --json FILE   also write the result rows as JSON
