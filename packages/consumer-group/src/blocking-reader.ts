@@ -1,4 +1,4 @@
-import type { Commander } from '@tributary/core';
+import { type Commander, TimeoutError } from '@tributary/core';
 
 /** Extra time the client waits for a blocking read beyond BLOCK itself, so a slow reply is not cut off. */
 export const BLOCK_TIMEOUT_MARGIN_MS = 10_000;
@@ -53,6 +53,26 @@ export function settlesWithin(promise: Promise<unknown>, ms: number): Promise<bo
     promise.then(
       () => { clearTimeout(timer); resolve(true); },
       () => { clearTimeout(timer); resolve(true); },
+    );
+  });
+}
+
+/** The error of a read the server left unanswered for `timeoutMs` (the connection looks silent). */
+export function noReplyError(command: string, timeoutMs: number): TimeoutError {
+  return new TimeoutError(`no reply to ${command} within ${timeoutMs} ms`, { data: { timeoutMs } });
+}
+
+/**
+ * `sent`, rejected with {@link noReplyError} if it is not answered within `timeoutMs`. For a
+ * blocking read: node-redis 6's own per-command timeout stops once the command is written, so
+ * it cannot tell a long BLOCK from a server that stopped answering.
+ */
+export function replyWithin<T>(sent: Promise<T>, timeoutMs: number, command: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(noReplyError(command, timeoutMs)), timeoutMs);
+    sent.then(
+      (reply) => { clearTimeout(timer); resolve(reply); },
+      (error: unknown) => { clearTimeout(timer); reject(error); },
     );
   });
 }

@@ -29,7 +29,7 @@ import {
   type CheckpointReaderStats,
   type CheckpointStopReason,
 } from './checkpoint-reader-options.js';
-import { BLOCK_TIMEOUT_MARGIN_MS, type BlockingReader, openBlockingReader, settlesWithin } from './blocking-reader.js';
+import { BLOCK_TIMEOUT_MARGIN_MS, type BlockingReader, openBlockingReader, replyWithin, settlesWithin } from './blocking-reader.js';
 import { decodeEntry, type MalformedEntry } from './decode-entry.js';
 
 /** A complete stream ID, the only thing a checkpoint key may hold. */
@@ -161,7 +161,8 @@ export class CheckpointReader<T extends TopicTypes = TopicTypes> extends EventEm
   }
 
   private async shutdown(timeoutMs: number): Promise<void> {
-    // Rejects a read in flight at once (client side) and ends a retry pause.
+    // Rejects a read still queued at once (client side) and ends a retry pause; a read already
+    // sent is ended by the UNBLOCK below.
     this.readAbort.abort();
     await this.starting?.catch(() => undefined);
     if (this.reading) await this.reader?.interrupt();
@@ -203,17 +204,23 @@ export class CheckpointReader<T extends TopicTypes = TopicTypes> extends EventEm
       let entries: StreamEntry[];
       this.reading = true;
       try {
-        const reply = await reader.send(
-          this.streamKey,
-          ['XREAD', 'COUNT', String(this.options.batchSize), 'BLOCK', String(this.options.blockMs), 'STREAMS', this.streamKey, this.processed!],
-          { timeoutMs: this.options.blockMs + BLOCK_TIMEOUT_MARGIN_MS, signal },
+        // The signal rejects a read still queued (reader reconnecting) at stop; one already
+        // sent ends with the UNBLOCK of stop(), or with the deadline if the server went silent.
+        const reply = await replyWithin(
+          reader.send(
+            this.streamKey,
+            ['XREAD', 'COUNT', String(this.options.batchSize), 'BLOCK', String(this.options.blockMs), 'STREAMS', this.streamKey, this.processed!],
+            { signal },
+          ),
+          this.options.blockMs + BLOCK_TIMEOUT_MARGIN_MS,
+          'XREAD',
         );
         this.reading = false;
         entries = parseReadReply(reply).values().next().value ?? [];
         failures = 0;
       } catch (error) {
-        // Aborted by stop(): the client gave up, but the server may still hold the BLOCK, so
-        // `reading` stays true for stop() to unblock it.
+        // Stopping: the server may still hold the BLOCK, so `reading` stays true for stop()
+        // to unblock it.
         if (signal.aborted) break;
         this.reading = false;
         this.emit('reader-error', { stage: 'read', error: toTributaryError(error, `XREAD ${this.streamKey}`) });

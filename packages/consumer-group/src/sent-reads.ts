@@ -1,4 +1,4 @@
-import { TimeoutError } from '@tributary/core';
+import { noReplyError } from './blocking-reader.js';
 
 /** How often the watchdog looks at the oldest read without its own timer. */
 const WATCHDOG_INTERVAL_MS = 1000;
@@ -15,25 +15,29 @@ interface SentRead {
 }
 
 interface Tracked extends SentRead {
-  readonly sentAt: number;
-  /** Rejects `reply` (watched reads only). */
-  readonly fail: ((error: Error) => void) | undefined;
+  /** When the watchdog fails it (`Date.now()` time). */
+  readonly deadline: number;
+  readonly timeoutMs: number;
+  /** Rejects `reply`. */
+  readonly fail: (error: Error) => void;
 }
 
 /**
  * The reads a worker has sent on its reader, oldest first: one socket answers them in order.
  *
- * Reads without BLOCK go out without a per-command timeout, because node-redis arms a timer and
- * an AbortSignal for each such command, about 15 µs of CPU: more than the rest of a read of a
- * few messages, and once per message at concurrency 1. A watchdog looks at the oldest once a
- * second instead, and fails the watched reads still unanswered after `timeoutMs`, so a silent
- * connection cannot hang the worker. The read loop then resyncs from the pending list, which
- * also picks up entries from a reply that arrives after all.
+ * Reads go out without node-redis's per-command timeout: node-redis 6 drops that timer once a
+ * command is written, so it cannot catch a server that stops answering (a BLOCK read stayed
+ * unanswered for good on a frozen server), and each one still arms an `AbortSignal.timeout`
+ * (about 15 µs of CPU, and garbage that outlives the read). A watchdog looks at the oldest read
+ * once a second instead, and fails every read still waiting once the oldest is past its
+ * deadline, so a silent connection cannot hang the worker. The read loop then resyncs from
+ * the pending list, which also picks up entries from a reply that arrives after all.
  */
 export class SentReads {
   private readonly queue: Tracked[] = [];
   private timer: NodeJS.Timeout | undefined;
 
+  /** @param timeoutMs - how long a read may go unanswered, unless {@link SentReads.add} says otherwise */
   constructor(private readonly timeoutMs: number) {}
 
   get length(): number {
@@ -41,19 +45,17 @@ export class SentReads {
   }
 
   /**
-   * Records a read. `watched`: the watchdog may fail it (a read sent without its own timeout).
-   * A rejection is never unhandled: the read loop awaits the reply in its turn.
+   * Records a read, to be failed if unanswered after `timeoutMs` (a BLOCK read: its BLOCK plus
+   * a margin). A rejection is never unhandled: the read loop awaits the reply in its turn.
    */
-  add(sent: Promise<unknown>, read: Omit<SentRead, 'reply'>, watched: boolean): void {
-    let fail: ((error: Error) => void) | undefined;
-    const reply = watched
-      ? new Promise<unknown>((resolve, reject) => {
-          fail = reject;
-          sent.then(resolve, reject);
-        })
-      : sent;
+  add(sent: Promise<unknown>, read: Omit<SentRead, 'reply'>, timeoutMs = this.timeoutMs): void {
+    let fail!: (error: Error) => void;
+    const reply = new Promise<unknown>((resolve, reject) => {
+      fail = reject;
+      sent.then(resolve, reject);
+    });
     reply.catch(() => undefined);
-    this.queue.push({ ...read, reply, sentAt: Date.now(), fail });
+    this.queue.push({ ...read, reply, deadline: Date.now() + timeoutMs, timeoutMs, fail });
   }
 
   /** The oldest read. It stays watched until {@link SentReads.done} removes it. */
@@ -77,14 +79,16 @@ export class SentReads {
     this.timer = undefined;
   }
 
-  /** Fails every watched read still waiting (stop gives up on a connection that does not answer). */
+  /** Fails every read still waiting (stop gives up on a connection that does not answer). */
   failAll(error: Error): void {
-    for (const read of this.queue) read.fail?.(error);
+    for (const read of this.queue) read.fail(error);
   }
 
   private check(): void {
+    // Replies come in order: while the oldest is within its deadline, the connection is not
+    // known to be silent (a read ahead behind a long BLOCK waits for it, by design).
     const oldest = this.queue[0];
-    if (!oldest?.fail || Date.now() - oldest.sentAt < this.timeoutMs) return;
-    this.failAll(new TimeoutError(`no reply to XREADGROUP within ${this.timeoutMs} ms`, { data: { timeoutMs: this.timeoutMs } }));
+    if (oldest === undefined || Date.now() < oldest.deadline) return;
+    this.failAll(noReplyError('XREADGROUP', oldest.timeoutMs));
   }
 }

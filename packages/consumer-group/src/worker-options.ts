@@ -40,7 +40,11 @@ export interface WorkerOptions<T extends TopicTypes> {
   concurrency?: number;
   /** Most entries per XREADGROUP. Default: `concurrency` (capped by free slots at each read). */
   batchSize?: number;
-  /** XREADGROUP BLOCK time in ms. stop() interrupts it. Default 5000. */
+  /**
+   * XREADGROUP BLOCK time in ms. stop() interrupts it. A read left unanswered for `blockMs` +
+   * 10 s (a server that stopped answering) is failed with a `worker-error` (Timeout); the worker
+   * then resyncs its pending list and reads on. Default 5000.
+   */
   blockMs?: number;
   /** A handler running longer fails with kind `timeout` (its `context.signal` aborts). Default: no limit. */
   handlerTimeoutMs?: number;

@@ -43,8 +43,11 @@ import { type IterationHooks, iterateWorker, type ReceivedMessage, workerReadabl
 import { type DefaultHandler, defaultConsumerName, type WorkerOptions, workerOptionsSchema } from './worker-options.js';
 
 
-/** How long stop() waits for reads without BLOCK still on their way before giving them up. */
+/** How long stop() waits for reads still on their way (after interrupting a BLOCK) before giving them up. */
 const STOP_READ_GRACE_MS = 500;
+
+/** Longest a resync waits for held acks to be answered before listing the pending entries. */
+const RESYNC_ACK_WAIT_MS = 1000;
 
 /** Reads sent ahead while the stream has a backlog: one answered while the other's batch is handled. */
 const READS_AHEAD = 2;
@@ -52,7 +55,7 @@ const READS_AHEAD = 2;
 /** Entries started between two yields of the read loop (see readLoop). */
 const START_CHUNK = 64;
 
-/** Options of a read without BLOCK: bytes, and no per-command timer (see sendReads). */
+/** Options of every read: bytes, and no per-command timer (the watchdog of SentReads instead). */
 const READ_OPTIONS = { bytes: true } as const;
 
 type Internal = (message: MessageOf<TopicTypes>, delivery: Delivery) => unknown;
@@ -210,8 +213,9 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
     this.slotWaiter?.();
     await this.starting?.catch(() => undefined);
     await this.reader?.interrupt();
-    // Reads without BLOCK answer within a round trip; one still waiting after a short grace
-    // (reader reconnecting during an outage) is given up: its entries stay pending for a peer.
+    // With the BLOCK interrupted, reads answer within a round trip; one still waiting after a
+    // short grace (reader reconnecting during an outage, or a BLOCK that reached the server
+    // after the UNBLOCK) is given up: its entries stay pending for a peer.
     const giveUp = setTimeout(() => this.reads.failAll(new ClosedError(`worker ${this.consumer} stopped before a read was answered`)), STOP_READ_GRACE_MS);
     await this.loop;
     clearTimeout(giveUp);
@@ -273,6 +277,12 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
     // us but unseen.
     let cursor: string | null = '0';
     let resync = false;
+    /**
+     * A read failed on a connection that may still be alive (the watchdog gave up on a silent
+     * server): its reply can still come and deliver entries to us that nobody handles. Replies
+     * come in order, so once a later read is answered, a resync finds them in the pending list.
+     */
+    let resyncOnReply = false;
     let failures = 0;
     /** A read failed: send nothing more until the reads already sent are answered, then back off. */
     let failed = false;
@@ -305,6 +315,10 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
       try {
         entries = singleStreamEntries<Buffer>(await read.reply);
         failures = 0;
+        if (resyncOnReply) {
+          resyncOnReply = false;
+          resync = true;
+        }
       } catch (error) {
         // The reads sent behind a failed one fail alike: one report, one recovery.
         if (signal.aborted || failed || read.epoch !== epoch) continue;
@@ -317,7 +331,8 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
         }
         this.emit('worker-error', { stage: 'read', error: toTributaryError(error, `XREADGROUP ${this.key}`) });
         failed = true;
-        if (cursor === null) resync = true; // still in the first drain: it simply goes on from its cursor
+        // Still in the first drain: it simply goes on from its cursor.
+        if (cursor === null) resync = resyncOnReply = true;
         continue;
       } finally {
         reads.done();
@@ -403,17 +418,15 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
       const args = ['XREADGROUP', 'GROUP', this.group, this.consumer, 'COUNT', String(count)];
       if (block) args.push('BLOCK', String(this.options.blockMs));
       args.push('STREAMS', this.key, cursor ?? '>');
-      // A BLOCK read gets node-redis's own timeout and the stop signal; the others are watched
-      // by SentReads instead (a per-command timer costs more than they do). Replies come as
-      // bytes: decodeMessageBytes makes strings only of what a message needs.
-      const sent = block
-        ? reader.send(this.key, args, { timeoutMs: this.options.blockMs + BLOCK_TIMEOUT_MARGIN_MS, signal, bytes: true })
-        : reader.send(this.key, args, READ_OPTIONS);
+      // Replies come as bytes: decodeMessageBytes makes strings only of what a message needs.
+      // No per-command timer or stop signal: SentReads watches every read (a BLOCK one for
+      // blockMs + a margin), and stop() ends a BLOCK with CLIENT UNBLOCK (see shutdown).
+      const sent = reader.send(this.key, args, READ_OPTIONS);
       // A read ahead holds its slots until answered. A blocking read does not: it may wait for
       // blockMs, and reclaimed messages (recovery) must be able to start meanwhile.
       const holds = block ? 0 : count;
       this.reserved += holds;
-      reads.add(sent, { count, holds, epoch }, !block);
+      reads.add(sent, { count, holds, epoch }, block ? this.options.blockMs + BLOCK_TIMEOUT_MARGIN_MS : undefined);
       // While a BLOCK may last, acks go out on the shared connection; otherwise they wait for the next read.
       this.acks.holdForReader = !block;
     }
@@ -440,6 +453,9 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
     const free = this.freeSlots();
     if (free <= 0) return true;
     try {
+      // Acks of finished handlers first (they may be held for the next read): listed as still
+      // pending, their messages would be claimed and handled again.
+      await this.acks.drain(Date.now() + RESYNC_ACK_WAIT_MS);
       const listed = await pendingCounts(this.ownPending, '-', '+', Math.min(this.inFlight.size + free, 10_000));
       const running = this.inFlight.ids();
       const counts = new Map([...listed].filter(([id]) => !running.has(id)).slice(0, free));

@@ -259,6 +259,31 @@ describe('createCheckpointReader (standalone)', () => {
     await expect(r.start()).rejects.toBeInstanceOf(ClosedError);
   });
 
+  it('a read the server leaves unanswered past blockMs + 10 s is a reader-error (Timeout); after SIGCONT it reads on', async () => {
+    const topic = newTopic();
+    const seen: number[] = [];
+    const r = reader({ topic, name: 'frozen', startId: '0', handlers: { tick: (m) => void seen.push(m.data.n) } });
+    const log = record(r);
+    await r.start();
+    await waitFor(async () => /\bcmd=xread\b/.test(String(await c.send(undefined, ['CLIENT', 'LIST']))), { intervalMs: 20 });
+    server.signal('SIGSTOP');
+    const t0 = Date.now();
+    try {
+      // node-redis 6 drops its own command timer once the read is written: only the reader's
+      // deadline (blockMs 500 + 10 s) can end this wait.
+      await waitFor(() => log.of('reader-error').length > 0, { timeoutMs: 15_000, intervalMs: 50 });
+    } finally {
+      server.signal('SIGCONT');
+    }
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(10_000);
+    const [failure] = log.of('reader-error');
+    expect(failure!.stage).toBe('read');
+    expect(failure!.error.code).toBe(ErrorCode.Timeout);
+    await addTicks(c, topic, 0, 3);
+    await waitFor(() => seen.length === 3, { timeoutMs: 10_000 });
+    expect(seen).toEqual([0, 1, 2]);
+  }, 30_000);
+
   it('stop() lets the running handler finish and stores its position', async () => {
     const topic = newTopic();
     const [id] = await addTicks(c, topic, 0, 1);

@@ -75,12 +75,12 @@ describe('SentReads', () => {
   beforeEach(() => jest.useFakeTimers());
   afterEach(() => jest.useRealTimers());
 
-  test('the watchdog fails watched reads unanswered past the timeout, oldest first, and leaves unwatched ones alone', async () => {
+  test('the watchdog fails every read still waiting once the oldest is past its own deadline', async () => {
     const reads = new SentReads(10_000);
     reads.watch();
     const never = new Promise<unknown>(() => undefined);
-    reads.add(never, { count: 5, holds: 5, epoch: 0 }, true);
-    reads.add(never, { count: 5, holds: 5, epoch: 0 }, true);
+    reads.add(never, { count: 5, holds: 5, epoch: 0 });
+    reads.add(never, { count: 5, holds: 5, epoch: 0 });
     const first = reads.oldest()!;
     let settled: unknown = 'pending';
     first.reply.then(() => (settled = 'resolved'), (error: unknown) => (settled = error));
@@ -88,25 +88,30 @@ describe('SentReads', () => {
     expect(settled).toBe('pending');
     await jest.advanceTimersByTimeAsync(2_000);
     expect(isTributaryError(settled) && settled.code).toBe(ErrorCode.Timeout);
+    expect((settled as Error).message).toBe('no reply to XREADGROUP within 10000 ms');
     reads.done();
     await expect(reads.oldest()!.reply).rejects.toMatchObject({ code: ErrorCode.Timeout });
     reads.done();
     expect(reads.length).toBe(0);
 
-    reads.add(never, { count: 1, holds: 0, epoch: 0 }, false); // a BLOCK read: node-redis times it out itself
-    let blockSettled = false;
-    reads.oldest()!.reply.then(() => (blockSettled = true), () => (blockSettled = true));
-    await jest.advanceTimersByTimeAsync(30_000);
-    expect(blockSettled).toBe(false);
+    // A BLOCK read gets its own, longer deadline (BLOCK + margin): not failed at the default one.
+    reads.add(never, { count: 1, holds: 0, epoch: 0 }, 25_000);
+    let blockSettled: unknown = 'pending';
+    reads.oldest()!.reply.then(() => (blockSettled = 'resolved'), (error: unknown) => (blockSettled = error));
+    await jest.advanceTimersByTimeAsync(20_000);
+    expect(blockSettled).toBe('pending');
+    await jest.advanceTimersByTimeAsync(6_000);
+    expect(isTributaryError(blockSettled) && blockSettled.code).toBe(ErrorCode.Timeout);
+    expect((blockSettled as Error).message).toBe('no reply to XREADGROUP within 25000 ms');
     reads.unwatch();
   });
 
   test('a reply that arrives passes through unchanged; failAll rejects only what is still waiting', async () => {
     const reads = new SentReads(10_000);
-    reads.add(Promise.resolve(['reply']), { count: 1, holds: 1, epoch: 3 }, true);
+    reads.add(Promise.resolve(['reply']), { count: 1, holds: 1, epoch: 3 });
     await expect(reads.oldest()!.reply).resolves.toEqual(['reply']);
     expect(reads.oldest()).toMatchObject({ count: 1, holds: 1, epoch: 3 });
-    reads.add(new Promise<unknown>(() => undefined), { count: 1, holds: 1, epoch: 3 }, true);
+    reads.add(new Promise<unknown>(() => undefined), { count: 1, holds: 1, epoch: 3 });
     reads.failAll(new Error('stopping'));
     reads.done();
     await expect(reads.oldest()!.reply).rejects.toThrow('stopping');

@@ -1,9 +1,11 @@
 /**
- * A server that stops answering without closing the connection (SIGSTOP): reads sent without
- * BLOCK carry no per-command timer, so the worker's read watchdog must fail them after 10 s,
- * report it, and pick the work up again once the server answers; and stop() must still return.
- * Own file: it freezes the file's shared redis-server.
+ * A server that stops answering without closing the connection (SIGSTOP, or CLIENT PAUSE):
+ * reads carry no per-command timer (node-redis 6 drops its own once a command is written), so
+ * the worker's read watchdog must fail them (10 s; a BLOCK read blockMs + 10 s), report it,
+ * and pick the work up again once the server answers, including entries that a read given up
+ * on took; and stop() must still return. Own file: it freezes the file's shared redis-server.
  */
+import { createClient } from 'redis';
 import { ErrorCode, isTributaryError } from '@tributary/core';
 import { waitFor } from '@tributary/test-utils';
 import { pendingCount, pingTopic, pings, publish, range, sleep, Tally, useRedis } from './helpers/worker-harness.js';
@@ -65,4 +67,76 @@ test('stop() returns within a few seconds while the server does not answer (SIGS
   await waitFor(() => done.distinct === 5000, { timeoutMs: 20_000 });
   expect([...done.counts.keys()].sort((a, b) => a - b)).toEqual(range(5000));
   await waitFor(async () => (await pendingCount(redis.commander, topic, 'g')) === 0, { timeoutMs: 5000 });
+}, 60_000);
+
+test('a BLOCK read without reply past blockMs + 10 s is failed too (node-redis drops its own timer once a command is written); entries its late reply took are still handled', async () => {
+  const topic = pingTopic('silent-block');
+  const done = new Tally();
+  const errors: { stage: string; error: unknown }[] = [];
+  const worker = redis.worker({ topic, group: 'g', consumer: 'c1', blockMs: 500, handlers: { ping: (m) => { done.add(m.data.n); } } });
+  worker.on('worker-error', (e) => errors.push(e));
+  await worker.start();
+  // Idle: the reader sits in its BLOCK read when the server freezes.
+  await waitFor(async () => /\bcmd=xreadgroup\b/.test(String(await redis.commander.send(undefined, ['CLIENT', 'LIST']))), { intervalMs: 20 });
+  redis.server.signal('SIGSTOP');
+  const t0 = Date.now();
+  let published: Promise<unknown> | undefined;
+  try {
+    await waitFor(() => errors.length > 0, { timeoutMs: 15_000, intervalMs: 50 });
+    // blockMs + the 10 s margin, found by the once-a-second watchdog.
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(10_000);
+    // Sent while the server is frozen: on resume it runs the XADDs before it times out the BLOCK
+    // the worker gave up on, so that read takes the new entries, and its late reply is ignored.
+    // The worker must still find them (pending for it) and handle them.
+    published = publish(redis.client, topic, pings(100));
+    await sleep(200);
+  } finally {
+    redis.server.signal('SIGCONT');
+  }
+  await published;
+  expect(errors[0]!.stage).toBe('read');
+  expect(isTributaryError(errors[0]!.error) && errors[0]!.error.code).toBe(ErrorCode.Timeout);
+  await waitFor(() => done.distinct === 100, { timeoutMs: 20_000 });
+  expect([...done.counts.keys()].sort((a, b) => a - b)).toEqual(range(100));
+  expect(worker.running).toBe(true);
+}, 60_000);
+
+test('entries that a read given up on takes when it is answered late are found and handled (CLIENT PAUSE WRITE holds the reads past the watchdog)', async () => {
+  const topic = pingTopic('late-reply');
+  const done = new Tally();
+  const errors: { stage: string; error: unknown }[] = [];
+  const worker = redis.worker({ topic, group: 'g', consumer: 'c1', blockMs: 500, handlers: { ping: (m) => { done.add(m.data.n); } } });
+  worker.on('worker-error', (e) => errors.push(e));
+  await worker.start();
+  // Own connections: one held by the pause could not send the UNPAUSE.
+  const admin = createClient({ url: redis.server.url });
+  admin.on('error', () => undefined);
+  await admin.connect();
+  const writer = admin.duplicate();
+  writer.on('error', () => undefined);
+  await writer.connect();
+  let published: Promise<unknown> | undefined;
+  try {
+    // XREADGROUP writes (the pending list), so the pause holds the worker's next read unanswered;
+    // XPENDING reads, so the worker's resync after the watchdog's timeout sees an empty list.
+    await admin.sendCommand(['CLIENT', 'PAUSE', '20000', 'WRITE']);
+    try {
+      await waitFor(() => errors.length > 0, { timeoutMs: 15_000, intervalMs: 50 });
+      expect(errors[0]!.stage).toBe('read');
+      expect(isTributaryError(errors[0]!.error) && errors[0]!.error.code).toBe(ErrorCode.Timeout);
+      // Held too, behind the read given up on: when the pause ends, that read runs first and
+      // takes the first entry; its reply reaches a worker that no longer waits for it.
+      published = publish(writer, topic, pings(100));
+      await sleep(200);
+    } finally {
+      await admin.sendCommand(['CLIENT', 'UNPAUSE']);
+    }
+    await published;
+    await waitFor(() => done.distinct === 100, { timeoutMs: 20_000 });
+    expect([...done.counts.keys()].sort((a, b) => a - b)).toEqual(range(100));
+    await waitFor(async () => (await pendingCount(redis.commander, topic, 'g')) === 0, { timeoutMs: 5000 });
+    expect(worker.running).toBe(true);
+  } finally {
+    await Promise.all([admin.close(), writer.close()]);
+  }
 }, 60_000);

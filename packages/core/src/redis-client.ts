@@ -31,10 +31,12 @@ export interface RedisCommandOptions {
   /**
    * Per-command timeout in ms; `0` disables the timer. Default: the client's own setting
    * (node-redis 6 defaults to 5000 ms, which costs about 3× throughput on pipelined writes;
-   * clients made by `connectRedis` disable it and rely on `pingInterval` instead).
+   * clients made by `connectRedis` disable it and rely on `pingInterval` instead). node-redis 6
+   * drops the timer once the command is written to the socket: it bounds the wait in the
+   * client's queue (e.g. while reconnecting), not the wait for the reply.
    */
   timeoutMs?: number;
-  /** Aborts a command still queued or waiting (used to interrupt a BLOCK on stop). */
+  /** Rejects a command still in the client's queue; like `timeoutMs`, it no longer applies once the command is written. */
   signal?: AbortSignal;
   /**
    * Bulk strings arrive as Buffers instead of strings (the rest of the mapping unchanged), so

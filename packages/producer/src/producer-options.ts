@@ -58,6 +58,8 @@ export interface ProducerOptions<T extends TopicTypes = TopicTypes> {
    * Per-command timeout in ms for every command this producer sends; `0` disables the timer.
    * Default: the client's own setting (node-redis 6: 5000 ms unless the client was created
    * with `commandOptions: { timeout }`, e.g. by core's `connectRedis`, which turns it off).
+   * node-redis 6 runs this timer only until the command is written to the socket: it bounds the
+   * wait in the client's queue (offline, or behind a backlog), not the wait for the reply.
    * A timed-out publish may still have been written. Publishes batched together (see
    * {@link ProducerOptions.maxBatchSize}) are one command, timed as a whole.
    */
