@@ -31,7 +31,8 @@ interface Tracked extends SentRead {
  * (about 15 µs of CPU, and garbage that outlives the read). A watchdog looks at the oldest read
  * once a second instead, and fails every read still waiting once the oldest is past its
  * deadline, so a silent connection cannot hang the worker. The read loop then resyncs from
- * the pending list, which also picks up entries from a reply that arrives after all.
+ * the pending list, and again once a later read is answered: by then any reply that arrived
+ * after all has been applied, and the entries it delivered are found there.
  */
 export class SentReads {
   private readonly queue: Tracked[] = [];

@@ -46,9 +46,6 @@ import { type DefaultHandler, defaultConsumerName, type WorkerOptions, workerOpt
 /** How long stop() waits for reads still on their way (after interrupting a BLOCK) before giving them up. */
 const STOP_READ_GRACE_MS = 500;
 
-/** Longest a resync waits for held acks to be answered before listing the pending entries. */
-const RESYNC_ACK_WAIT_MS = 1000;
-
 /** Reads sent ahead while the stream has a backlog: one answered while the other's batch is handled. */
 const READS_AHEAD = 2;
 
@@ -276,7 +273,8 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
     // checked again (resync): replies lost with a dropped connection leave entries delivered to
     // us but unseen.
     let cursor: string | null = '0';
-    let resync = false;
+    /** Where the next resync lists this consumer's pending entries from; undefined: no resync due. */
+    let resync: string | undefined;
     /**
      * A read failed on a connection that may still be alive (the watchdog gave up on a silent
      * server): its reply can still come and deliver entries to us that nobody handles. Replies
@@ -302,9 +300,10 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
         }
         await this.waitForSlot();
         if (signal.aborted) break;
-        if (resync) {
-          resync = !(await this.resyncOwnPending());
-          if (resync) await this.pause(reconnectDelay(failures++, 2000));
+        if (resync !== undefined) {
+          const outcome = await this.resyncOwnPending(resync);
+          resync = outcome.next;
+          if (outcome.unreachable) await this.pause(reconnectDelay(failures++, 2000));
           continue;
         }
         await this.sendReads(cursor, backlog, epoch);
@@ -317,7 +316,7 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
         failures = 0;
         if (resyncOnReply) {
           resyncOnReply = false;
-          resync = true;
+          resync = '-';
         }
       } catch (error) {
         // The reads sent behind a failed one fail alike: one report, one recovery.
@@ -331,8 +330,12 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
         }
         this.emit('worker-error', { stage: 'read', error: toTributaryError(error, `XREADGROUP ${this.key}`) });
         failed = true;
-        // Still in the first drain: it simply goes on from its cursor.
-        if (cursor === null) resync = resyncOnReply = true;
+        // In the first drain ('0' reads) it simply goes on from its cursor; after it, the
+        // pending list is checked again now and once a later read is answered.
+        if (cursor === null) {
+          resync = '-';
+          resyncOnReply = true;
+        }
         continue;
       } finally {
         reads.done();
@@ -419,9 +422,11 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
       if (block) args.push('BLOCK', String(this.options.blockMs));
       args.push('STREAMS', this.key, cursor ?? '>');
       // Replies come as bytes: decodeMessageBytes makes strings only of what a message needs.
-      // No per-command timer or stop signal: SentReads watches every read (a BLOCK one for
-      // blockMs + a margin), and stop() ends a BLOCK with CLIENT UNBLOCK (see shutdown).
-      const sent = reader.send(this.key, args, READ_OPTIONS);
+      // No per-command timer: SentReads watches every read (a BLOCK one for blockMs + a
+      // margin), and stop() ends a BLOCK with CLIENT UNBLOCK (see shutdown).
+      // The signal only reaches a read still queued in the client (reader reconnecting at stop),
+      // which no UNBLOCK can end.
+      const sent = reader.send(this.key, args, block ? { bytes: true, signal } : READ_OPTIONS);
       // A read ahead holds its slots until answered. A blocking read does not: it may wait for
       // blockMs, and reclaimed messages (recovery) must be able to start meanwhile.
       const holds = block ? 0 : count;
@@ -447,31 +452,42 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
    * Not XREADGROUP from `0`: that counts a delivery for every entry it returns, including
    * those still in flight, so every dropped connection would cost them an attempt. XPENDING
    * counts nothing, and XCLAIM then counts one delivery for just the entries we start.
-   * @returns false if Redis could not be reached (try again later)
+   * One pass takes as many entries as there are free slots, listing from `from`; `next` says
+   * where the following pass starts when more may remain, so every pending entry is looked at
+   * once (an entry left pending on purpose, e.g. a failure without a failure handler, is not
+   * claimed over and over).
+   * @returns `next`: where to go on (undefined: done); `unreachable`: Redis could not be reached
+   *   (try again later, from the same place)
    */
-  private async resyncOwnPending(): Promise<boolean> {
+  private async resyncOwnPending(from: string): Promise<{ next?: string; unreachable?: boolean }> {
     const free = this.freeSlots();
-    if (free <= 0) return true;
+    if (free <= 0) return { next: from };
     try {
-      // Acks of finished handlers first (they may be held for the next read): listed as still
-      // pending, their messages would be claimed and handled again.
-      await this.acks.drain(Date.now() + RESYNC_ACK_WAIT_MS);
-      const listed = await pendingCounts(this.ownPending, '-', '+', Math.min(this.inFlight.size + free, 10_000));
+      // Acks of finished handlers go first on the same connection, so Redis drops them from the
+      // list before XPENDING reads it; handlers running now are left out, whether or not they
+      // finish before the reply. Otherwise a finished message could be claimed and run again.
+      this.acks.flush();
       const running = this.inFlight.ids();
-      const counts = new Map([...listed].filter(([id]) => !running.has(id)).slice(0, free));
-      if (counts.size === 0) return true;
+      const limit = Math.min(running.size + free, 10_000);
+      const listed = [...(await pendingCounts(this.ownPending, from, '+', limit))];
+      const idle = listed.filter(([id]) => !running.has(id) && !this.inFlight.has(id));
+      const claim = idle.slice(0, free);
+      const last = claim.length < idle.length ? claim[claim.length - 1] : listed.length >= limit ? listed[listed.length - 1] : undefined;
+      const next = last === undefined ? undefined : `(${last[0]}`;
+      if (claim.length === 0) return { next };
+      const counts = new Map(claim);
       const { entries, gone } = await claimOwn(this.ownPending, [...counts.keys()]);
       const now = Date.now();
-      for (const entry of entries) this.startEntry(entry.id, entry.fields, (counts.get(entry.id) ?? 0) + 1, now, running);
+      for (const entry of entries) this.startEntry(entry.id, entry.fields, (counts.get(entry.id) ?? 0) + 1, now, this.inFlight.ids());
       // Entries deleted from the stream while pending have no data left to handle. Say so.
       if (gone.length > 0) this.emit('lost', { group: this.group, consumer: this.consumer, streamIds: gone, reason: 'trimmed' });
-      return true;
+      return { next };
     } catch (error) {
-      if (this.readAbort.signal.aborted) return true;
+      if (this.readAbort.signal.aborted) return {};
       this.emit('worker-error', { stage: 'read', error: toTributaryError(error, `XPENDING/XCLAIM ${this.key}`) });
       // Redis answered (e.g. NOGROUP after the stream was deleted): the next read deals with
       // it (NOGROUP policy). Only an unreachable server means trying the resync again.
-      return isErrorReply(error);
+      return isErrorReply(error) ? {} : { next: from, unreachable: true };
     }
   }
 

@@ -6,7 +6,7 @@
  * on took; and stop() must still return. Own file: it freezes the file's shared redis-server.
  */
 import { createClient } from 'redis';
-import { ErrorCode, isTributaryError } from '@tributary/core';
+import { encodeMessage, ErrorCode, isTributaryError } from '@tributary/core';
 import { waitFor } from '@tributary/test-utils';
 import { pendingCount, pingTopic, pings, publish, range, sleep, Tally, useRedis } from './helpers/worker-harness.js';
 
@@ -105,7 +105,12 @@ test('entries that a read given up on takes when it is answered late are found a
   const topic = pingTopic('late-reply');
   const done = new Tally();
   const errors: { stage: string; error: unknown }[] = [];
-  const worker = redis.worker({ topic, group: 'g', consumer: 'c1', blockMs: 500, handlers: { ping: (m) => { done.add(m.data.n); } } });
+  // Few slots and slow handlers: the late read takes a whole batch (4) while the next read's
+  // batch still holds every slot, so finding them takes more than one pass over the list.
+  const worker = redis.worker({
+    topic, group: 'g', consumer: 'c1', blockMs: 500, concurrency: 4,
+    handlers: { ping: async (m) => { await sleep(20); done.add(m.data.n); } },
+  });
   worker.on('worker-error', (e) => errors.push(e));
   await worker.start();
   // Own connections: one held by the pause could not send the UNPAUSE.
@@ -124,9 +129,12 @@ test('entries that a read given up on takes when it is answered late are found a
       await waitFor(() => errors.length > 0, { timeoutMs: 15_000, intervalMs: 50 });
       expect(errors[0]!.stage).toBe('read');
       expect(isTributaryError(errors[0]!.error) && errors[0]!.error.code).toBe(ErrorCode.Timeout);
-      // Held too, behind the read given up on: when the pause ends, that read runs first and
-      // takes the first entry; its reply reaches a worker that no longer waits for it.
-      published = publish(writer, topic, pings(100));
+      // Held too, behind the read given up on: when the pause ends, that read runs first and,
+      // served after the transaction, takes the first 4 entries; its reply reaches a worker
+      // that no longer waits for it.
+      const transaction = writer.multi();
+      for (const m of pings(100)) transaction.addCommand(['XADD', topic.keys.stream, '*', ...encodeMessage(topic, m)]);
+      published = transaction.exec();
       await sleep(200);
     } finally {
       await admin.sendCommand(['CLIENT', 'UNPAUSE']);

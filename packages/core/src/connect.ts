@@ -8,8 +8,10 @@ export interface ConnectRedisOptions {
   url?: string;
   /**
    * Per-command timeout in ms; `0` (default) disables it. node-redis 6 defaults to 5000 ms,
-   * whose timer per command costs about 3× throughput on pipelined XADD; dead connections are
-   * detected by `pingIntervalMs` instead, and blocking reads set their own longer timeout.
+   * whose timer per command costs about 3× throughput on pipelined XADD. node-redis 6 runs that
+   * timer only until a command is written, so it never caught a silent server anyway: closed
+   * sockets are found by `pingIntervalMs`, and the worker and checkpoint reader put their own
+   * deadline on each read.
    */
   commandTimeoutMs?: number;
   /** Sends PING this often on an idle connection to detect dead sockets. Default 5000 ms. */
