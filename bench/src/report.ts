@@ -1,4 +1,4 @@
-import { medians, rateRoundRatios, type RoundResult } from './timing.js';
+import { median, medians, rateRoundRatios, roundRatios, type RoundResult } from './timing.js';
 
 /** One line of the results table: a baseline and Tributary measured in the same run. */
 export interface ResultRow {
@@ -57,6 +57,29 @@ function spreadCell(row: ResultRow): string {
   const list = finiteRoundRatios(row);
   if (list.length === 0) return '';
   return `${Math.min(...list).toFixed(2)}–${Math.max(...list).toFixed(2)}`;
+}
+
+/**
+ * A row from both sides' values per round (rates, latencies): the medians, their ratio, the
+ * ratio of each round pair, and a target on the ratio if given.
+ */
+export function medianRow(
+  row: Pick<ResultRow, 'scenario' | 'metric' | 'baselineName' | 'note'>,
+  sides: { raw: readonly number[]; lib: readonly number[] },
+  target?: { op: '>=' | '<='; bound: number },
+): ResultRow {
+  const baseline = median(sides.raw);
+  const lib = median(sides.lib);
+  const ratio = lib / baseline;
+  return {
+    ...row,
+    baseline,
+    lib,
+    ratio,
+    roundRatios: roundRatios(sides.raw, sides.lib),
+    ...(target === undefined ? {} : { target: ratioTarget(ratio, target.op, target.bound) }),
+    rounds: sides.raw.length,
+  };
 }
 
 /** A msgs/s row from both sides' rounds (medians, ratio, CPU), with a target on the ratio if given. */

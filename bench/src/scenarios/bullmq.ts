@@ -6,8 +6,8 @@ import { type FilledStream, fillStream } from '../fill.js';
 import { benchTopic, EVENT_TYPE, payload } from '../payload.js';
 import { connectBench, createGroup, waitConsumed } from '../redis-setup.js';
 import type { RedisClientType } from 'redis';
-import { type ResultRow, ratioTarget } from '../report.js';
-import { alternate, median, rate, roundRatios } from '../timing.js';
+import { medianRow, type ResultRow } from '../report.js';
+import { alternate, median, rate } from '../timing.js';
 
 const ADD_CHUNK = 1000;
 
@@ -126,50 +126,34 @@ async function runAll(ctx: BenchContext, rows: ResultRow[]): Promise<ResultRow[]
   await libAddRun(ctx);
   const add = await alternate(rounds, () => bullAddRun(ctx), () => libAddRun(ctx));
   ctx.log(`add: bullmq ${fmt(add.raw)} | tributary ${fmt(add.lib)} msgs/s`);
-  rows.push({
+  rows.push(medianRow({
     scenario: '6a. enqueue in bulk',
     metric: 'msgs/s',
     baselineName: 'BullMQ addBulk',
-    baseline: median(add.raw),
-    lib: median(add.lib),
-    ratio: median(add.lib) / median(add.raw),
-    roundRatios: roundRatios(add.raw, add.lib),
-    rounds,
     note: `${addN.toLocaleString('en-US')} jobs per round in calls of ${ADD_CHUNK}, one call at a time: Queue.addBulk vs producer.publishMany. BullMQ runs on its own node-redis client (ioredis is optional in BullMQ 6.7 and not installed; the client has the same settings as Tributary's, timeout 0) against the same redis-server; jobs use removeOnComplete/removeOnFail.`,
-  });
+  }, add));
   for (const [concurrency, total] of [[50, bullWorker50], [1, bullWorker1]] as const) {
     const stream = await fillStream(ctx.client, total, `bull-peer-${concurrency}`);
     try {
       await libWorkerRun(ctx, stream, concurrency);
       const r = await alternate(rounds, () => bullWorkerRun(ctx, total, concurrency), () => libWorkerRun(ctx, stream, concurrency));
       ctx.log(`concurrency ${concurrency}: bullmq ${fmt(r.raw)} | tributary ${fmt(r.lib)} msgs/s`);
-      rows.push({
+      rows.push(medianRow({
         scenario: `6${concurrency === 50 ? 'b' : 'd'}. worker, concurrency ${concurrency}`,
         metric: 'msgs/s',
         baselineName: 'BullMQ Worker',
-        baseline: median(r.raw),
-        lib: median(r.lib),
-        ratio: median(r.lib) / median(r.raw),
-        roundRatios: roundRatios(r.raw, r.lib),
-        target: ratioTarget(median(r.lib) / median(r.raw), '>=', 10),
-        rounds,
         note: `${total.toLocaleString('en-US')} jobs/messages per round, async no-op processor/handler; BullMQ timed from run() to the last 'completed' event, Tributary from start() to the last ack confirmed. Tributary's batchSize = concurrency (the default), so concurrency 1 reads one entry per XREADGROUP.`,
-      });
+      }, r, { op: '>=', bound: 10 }));
       // The ceiling of a consumer holding at most `concurrency` messages: a raw loop reading
       // COUNT = concurrency and acking pipelined with the next read, nothing else per message.
       const c = await alternate(rounds, () => rawAtCount(ctx, stream, concurrency), () => libWorkerRun(ctx, stream, concurrency));
       ctx.log(`raw COUNT ${concurrency}: ${fmt(c.raw)} | tributary ${fmt(c.lib)} msgs/s`);
-      rows.push({
+      rows.push(medianRow({
         scenario: `6${concurrency === 50 ? 'c' : 'e'}. concurrency ${concurrency}, raw ceiling`,
         metric: 'msgs/s',
         baselineName: `raw COUNT ${concurrency} loop`,
-        baseline: median(c.raw),
-        lib: median(c.lib),
-        ratio: median(c.lib) / median(c.raw),
-        roundRatios: roundRatios(c.raw, c.lib),
-        rounds,
         note: `Informational: a raw XREADGROUP COUNT ${concurrency} loop (XACK pipelined with the next read) is what a consumer holding at most ${concurrency} message${concurrency === 1 ? '' : 's'} at a time reaches reading one batch per round trip. 10× BullMQ here would be ${Math.round(10 * median(r.raw)).toLocaleString('en-US')} msgs/s.`,
-      });
+      }, c));
     } finally {
       await ctx.monitor.sendCommand(['UNLINK', stream.key]);
     }

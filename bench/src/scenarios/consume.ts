@@ -3,8 +3,8 @@ import { startChild } from '../children.js';
 import { type RunningConsumer, startLibConsumer, startRawConsumer } from '../consumers.js';
 import { type FilledStream, fillStream } from '../fill.js';
 import { createGroup, waitConsumed } from '../redis-setup.js';
-import { rateRow, type ResultRow } from '../report.js';
-import { alternate, median, rate, type RoundResult, roundRatios } from '../timing.js';
+import { medianRow, rateRow, type ResultRow } from '../report.js';
+import { alternate, rate, type RoundResult } from '../timing.js';
 
 /** XREADGROUP COUNT for raw, and concurrency = batch size for the worker. */
 const BATCH = 500;
@@ -129,17 +129,12 @@ export const consumeMultiScenario: Scenario = {
         'the four raw loops also validate each payload with the same zod schema. CPU-bound on one core, so this is the bound a validating consumer sending the same commands faces.'));
       const two = await alternate(processRounds, () => consumeTwoProcesses(ctx, stream, 'raw'), () => consumeTwoProcesses(ctx, stream, 'lib'));
       ctx.log(`2 processes: raw ${fmt(two.raw)} | lib ${fmt(two.lib)} msgs/s`);
-      rows.push({
+      rows.push(medianRow({
         scenario: '4b. consume + ack, 2 processes',
         metric: 'msgs/s',
         baselineName: 'raw loop ×2 proc',
-        baseline: median(two.raw),
-        lib: median(two.lib),
-        ratio: median(two.lib) / median(two.raw),
-        roundRatios: roundRatios(two.raw, two.lib),
-        rounds: processRounds,
         note: 'One consumer per child process; timed from the go signal (children already connected) to the last ack, polled every 5 ms.',
-      });
+      }, two));
       return rows;
     } finally {
       await ctx.monitor.sendCommand(['UNLINK', stream.key]);

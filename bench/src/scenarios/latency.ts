@@ -2,8 +2,8 @@ import { startChild } from '../children.js';
 import { type BenchContext, freshName, type Scenario } from '../context.js';
 import { benchTopic } from '../payload.js';
 import { createGroup } from '../redis-setup.js';
-import { type ResultRow, ratioTarget } from '../report.js';
-import { alternate, type LatencySummary, median, roundRatios } from '../timing.js';
+import { medianRow, type ResultRow } from '../report.js';
+import { alternate, type LatencySummary } from '../timing.js';
 
 const BATCH = 500;
 
@@ -40,27 +40,15 @@ export const latencyScenario: Scenario = {
   async run(ctx) {
     const { processRounds: rounds, latencyRate: rate, latencySeconds: seconds, latencyWarmup: warmup } = ctx.sizes;
     const r = await alternate(rounds, () => latencyRun(ctx, 'raw'), () => latencyRun(ctx, 'lib'));
-    const pick = (list: LatencySummary[], k: keyof LatencySummary) => median(list.map((s) => s[k]));
     for (const [name, list] of [['raw', r.raw], ['lib', r.lib]] as const) {
       ctx.log(`${name}: ${list.map((s) => `p50 ${s.p50.toFixed(2)} p99 ${s.p99.toFixed(2)} p99.9 ${s.p999.toFixed(2)} max ${s.max.toFixed(1)}`).join(' | ')}`);
     }
     const note = `${rate} msgs/s for ${seconds} s per run (first ${warmup} messages dropped), producer and consumer each in its own process, same side in both. Latency = receive time (handler call / raw loop) − high-resolution send time carried in the payload (the envelope's \`ts\` is whole ms). Raw: XADD + XREADGROUP COUNT ${BATCH} BLOCK; Tributary: producer.publish + createWorker (concurrency ${BATCH}).`;
-    const row = (metric: string, k: keyof LatencySummary, target?: number): ResultRow => {
-      const raw = pick(r.raw, k);
-      const lib = pick(r.lib, k);
-      return {
-        scenario: '5. e2e latency @ 5k/s',
-        metric,
-        baselineName: 'raw XADD → XREADGROUP',
-        baseline: raw,
-        lib,
-        ratio: lib / raw,
-        roundRatios: roundRatios(r.raw.map((s) => s[k]), r.lib.map((s) => s[k])),
-        ...(target !== undefined ? { target: ratioTarget(lib / raw, '<=', target) } : {}),
-        rounds,
-        ...(k === 'p50' ? { note } : {}),
-      };
-    };
+    const row = (metric: string, k: keyof LatencySummary, target?: number): ResultRow => medianRow(
+      { scenario: '5. e2e latency @ 5k/s', metric, baselineName: 'raw XADD → XREADGROUP', ...(k === 'p50' ? { note } : {}) },
+      { raw: r.raw.map((s) => s[k]), lib: r.lib.map((s) => s[k]) },
+      target === undefined ? undefined : { op: '<=', bound: target },
+    );
     return [row('p50 ms', 'p50', 1.5), row('p99 ms', 'p99', 2), row('p99.9 ms', 'p999'), row('max ms', 'max')];
   },
 };

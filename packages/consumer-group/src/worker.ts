@@ -423,9 +423,8 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
       args.push('STREAMS', this.key, cursor ?? '>');
       // Replies come as bytes: decodeMessageBytes makes strings only of what a message needs.
       // No per-command timer: SentReads watches every read (a BLOCK one for blockMs + a
-      // margin), and stop() ends a BLOCK with CLIENT UNBLOCK (see shutdown).
-      // The signal only reaches a read still queued in the client (reader reconnecting at stop),
-      // which no UNBLOCK can end.
+      // margin), and stop() ends a BLOCK with CLIENT UNBLOCK (see shutdown). The signal only
+      // reaches a BLOCK read still queued in the client (reader reconnecting), which no UNBLOCK can end.
       const sent = reader.send(this.key, args, block ? { bytes: true, signal } : READ_OPTIONS);
       // A read ahead holds its slots until answered. A blocking read does not: it may wait for
       // blockMs, and reclaimed messages (recovery) must be able to start meanwhile.
@@ -478,7 +477,9 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
       const counts = new Map(claim);
       const { entries, gone } = await claimOwn(this.ownPending, [...counts.keys()]);
       const now = Date.now();
-      for (const entry of entries) this.startEntry(entry.id, entry.fields, (counts.get(entry.id) ?? 0) + 1, now, this.inFlight.ids());
+      // Started meanwhile (a plug-in's reclaim) means running: not started twice.
+      const runningNow = this.inFlight.ids();
+      for (const entry of entries) this.startEntry(entry.id, entry.fields, (counts.get(entry.id) ?? 0) + 1, now, runningNow);
       // Entries deleted from the stream while pending have no data left to handle. Say so.
       if (gone.length > 0) this.emit('lost', { group: this.group, consumer: this.consumer, streamIds: gone, reason: 'trimmed' });
       return { next };
