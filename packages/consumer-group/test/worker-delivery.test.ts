@@ -91,6 +91,38 @@ test('a plug-in dispatching while the read loop yields within a batch cannot exc
   release();
 });
 
+test('the ack of a finished handler goes out at once while the read loop waits for busy slots', async () => {
+  // Acks wait to ride with the next read, but with 7 of 8 slots busy (a read needs 2 free) the
+  // loop waits on the handlers: held acks must then go out within the hold bound, not when the
+  // slow handlers end.
+  const topic = pingTopic();
+  await publish(redis.client, topic, pings(8));
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => { release = resolve; });
+  const done = new Tally();
+  const worker = redis.worker({
+    topic, group: 'g', consumer: 'c1', startId: '0', concurrency: 8, blockMs: 1000,
+    handlers: {
+      ping: async (m) => {
+        if (m.data.n !== 0) await held;
+        done.add(m.data.n);
+      },
+    },
+  });
+  await worker.start();
+  try {
+    await waitFor(() => done.distinct === 1 && worker.stats().inFlight === 7);
+    const t0 = Date.now();
+    await waitFor(async () => (await pendingCount(redis.commander, topic, 'g')) === 7, { timeoutMs: 3000, intervalMs: 5 });
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(worker.stats().inFlight).toBe(7); // the slow ones still run: the ack did not wait for them
+  } finally {
+    release();
+  }
+  await waitFor(() => done.distinct === 8);
+  await waitFor(async () => (await pendingCount(redis.commander, topic, 'g')) === 0);
+});
+
 test('stop() interrupts a BLOCK at once (blockMs 10000)', async () => {
   const topic = pingTopic();
   const worker = redis.worker({ topic, group: 'g', consumer: 'c1', blockMs: 10_000, handlers: { ping: () => undefined } });
