@@ -1,5 +1,4 @@
-import { type Commander, isNoGroupReply, toTributaryError, type TributaryError } from '@tributary/core';
-import { settlesWithin } from './blocking-reader.js';
+import { type Commander, isNoGroupReply, settlesWithin, toTributaryError, type TributaryError } from '@tributary/core';
 
 /** Longest an ack held for the read loop waits before it is sent on the shared connection. */
 const HOLD_FOR_READER_MS = 20;

@@ -55,7 +55,11 @@ export interface CheckpointReaderOptions<T extends TopicTypes> {
   startId?: '0' | '$';
   /** Most entries per XREAD. Default 100. */
   batchSize?: number;
-  /** XREAD BLOCK time in ms; `stop()` interrupts it. A read unanswered for `blockMs` + 10 s is failed (`reader-error`, Timeout) and tried again. Default 5000. */
+  /**
+   * XREAD BLOCK time in ms; `stop()` interrupts it. A read unanswered for `blockMs` + 10 s is
+   * failed (`reader-error`, Timeout), the reader connection is replaced (a silent or half-open
+   * one would stay so), and the read tried again. Default 5000.
+   */
   blockMs?: number;
   /** First pause before retrying a failed handler, doubled after each failure. Default 1000 ms. */
   retryDelayMs?: number;

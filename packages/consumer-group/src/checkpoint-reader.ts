@@ -12,6 +12,7 @@ import {
   parseReadReply,
   reconnectDelay,
   type RedisClientLike,
+  settlesWithin,
   type StreamEntry,
   TimeoutError,
   type Topic,
@@ -29,7 +30,7 @@ import {
   type CheckpointReaderStats,
   type CheckpointStopReason,
 } from './checkpoint-reader-options.js';
-import { BLOCK_TIMEOUT_MARGIN_MS, type BlockingReader, openBlockingReader, replyWithin, settlesWithin } from './blocking-reader.js';
+import { BLOCK_TIMEOUT_MARGIN_MS, type BlockingReader, openBlockingReader, replaceConnection, replyWithin } from './blocking-reader.js';
 import { decodeEntry, type MalformedEntry } from './decode-entry.js';
 
 /** A complete stream ID, the only thing a checkpoint key may hold. */
@@ -142,7 +143,7 @@ export class CheckpointReader<T extends TopicTypes = TopicTypes> extends EventEm
       this.stored = position;
       this.reader = await openBlockingReader(this.commander);
       if (this.readAbort.signal.aborted) return; // stop() was called meanwhile
-      this.loop = this.readLoop(this.reader.commander);
+      this.loop = this.readLoop();
       this.emit('started', { name: this.name, position });
     })();
     return this.starting;
@@ -197,17 +198,25 @@ export class CheckpointReader<T extends TopicTypes = TopicTypes> extends EventEm
     return position;
   }
 
-  private async readLoop(reader: Commander): Promise<void> {
+  private async readLoop(): Promise<void> {
     let failures = 0;
+    /** A read went unanswered past its deadline: the reader connection is replaced first. */
+    let silent = false;
     const signal = this.readAbort.signal;
     while (!signal.aborted) {
+      if (silent) {
+        silent = !(await replaceConnection(this.reader!, signal, (error) =>
+          this.emit('reader-error', { stage: 'read', error: toTributaryError(error, `reader connection of ${this.name}`) })));
+        if (silent && !signal.aborted) await this.pause(reconnectDelay(failures++, 2000));
+        continue;
+      }
       let entries: StreamEntry[];
       this.reading = true;
       try {
         // The signal rejects a read still queued (reader reconnecting) at stop; one already
         // sent ends with the UNBLOCK of stop(), or with the deadline if the server went silent.
         const reply = await replyWithin(
-          reader.send(
+          this.reader!.commander.send(
             this.streamKey,
             ['XREAD', 'COUNT', String(this.options.batchSize), 'BLOCK', String(this.options.blockMs), 'STREAMS', this.streamKey, this.processed!],
             { signal },
@@ -224,6 +233,7 @@ export class CheckpointReader<T extends TopicTypes = TopicTypes> extends EventEm
         if (signal.aborted) break;
         this.reading = false;
         this.emit('reader-error', { stage: 'read', error: toTributaryError(error, `XREAD ${this.streamKey}`) });
+        silent = error instanceof TimeoutError; // replyWithin's verdict
         await this.pause(reconnectDelay(failures++, 2000));
         continue;
       }

@@ -42,8 +42,9 @@ export interface WorkerOptions<T extends TopicTypes> {
   batchSize?: number;
   /**
    * XREADGROUP BLOCK time in ms. stop() interrupts it. A read left unanswered for `blockMs` +
-   * 10 s (a server that stopped answering) is failed with a `worker-error` (Timeout); the worker
-   * then resyncs its pending list and reads on. Default 5000.
+   * 10 s (a server that stopped answering, or a half-open connection) is failed with a
+   * `worker-error` (Timeout); the worker then replaces its reader connection, resyncs its
+   * pending list and reads on. Default 5000.
    */
   blockMs?: number;
   /** A handler running longer fails with kind `timeout` (its `context.signal` aborts). Default: no limit. */

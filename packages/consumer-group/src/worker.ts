@@ -17,13 +17,14 @@ import {
   type RedisClientLike,
   reconnectDelay,
   singleStreamEntries,
+  TimeoutError,
   type Topic,
   type TopicTypes,
   toTributaryError,
   validateName,
 } from '@tributary/core';
 import { AckBatcher } from './ack-batcher.js';
-import { BLOCK_TIMEOUT_MARGIN_MS, type BlockingReader, openBlockingReader } from './blocking-reader.js';
+import { BLOCK_TIMEOUT_MARGIN_MS, type BlockingReader, openBlockingReader, replaceConnection } from './blocking-reader.js';
 import { Delivery, type DeliveryOwner, type EntryFields, RELEASE } from './delivery.js';
 import {
   type ClaimedEntry,
@@ -284,8 +285,14 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
      * A read failed on a connection that may still be alive (the watchdog gave up on a silent
      * server): its reply can still come and deliver entries to us that nobody handles. Replies
      * come in order, so once a later read is answered, a resync finds them in the pending list.
+     * A replaced reader (below) keeps that order in practice: commands the server holds from
+     * the old connection run before the new one's handshake is answered. Not if the network
+     * still holds them (a partition healing later): those entries wait for a reclaim
+     * (recovery's claimIdleMs) or this consumer's next start.
      */
     let resyncOnReply = false;
+    /** The watchdog gave up on a read: the reader connection is replaced before the next read. */
+    let silent = false;
     let failures = 0;
     /** A read failed: send nothing more until the reads already sent are answered, then back off. */
     let failed = false;
@@ -305,6 +312,12 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
         }
         await this.waitForSlot();
         if (signal.aborted) break;
+        if (silent) {
+          silent = !(await replaceConnection(this.reader!, signal, (error) =>
+            this.emit('worker-error', { stage: 'read', error: toTributaryError(error, `reader connection of ${this.consumer}`) })));
+          if (silent) failed = true; // back off, then try again
+          continue;
+        }
         if (resync !== undefined) {
           const outcome = await this.resyncOwnPending(resync);
           resync = outcome.next;
@@ -335,6 +348,7 @@ export class Worker<T extends TopicTypes = TopicTypes> extends EventEmitter<Work
         }
         this.emit('worker-error', { stage: 'read', error: toTributaryError(error, `XREADGROUP ${this.key}`) });
         failed = true;
+        silent = error instanceof TimeoutError; // the watchdog's verdict (SentReads)
         // In the first drain ('0' reads) it simply goes on from its cursor; after it, the
         // pending list is checked again now and once a later read is answered.
         if (cursor === null) {

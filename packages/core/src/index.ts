@@ -31,6 +31,7 @@ export type { Headers, OutgoingMessage, Message, MessageOf, RawEntry } from './e
 export { toCommander, asCommander, defineScript } from './redis-client.js';
 export type { Commander, RedisClientLike, RedisCommandOptions, LuaScript } from './redis-client.js';
 export { connectRedis, connectRedisCluster, reconnectDelay } from './connect.js';
+export { settlesUnlessAborted, settlesWithin } from './settles-within.js';
 export type { ConnectRedisOptions, ConnectRedisClusterOptions } from './connect.js';
 export { detectCapabilities, capabilitiesOf, parseServerVersion, MIN_REDIS_VERSION } from './capabilities.js';
 export type { ServerCapabilities } from './capabilities.js';

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { RESP_TYPES } from 'redis';
+import { TimeoutError } from './errors.js';
 import { isNoScriptReply } from './redis-errors.js';
+import { settlesWithin } from './settles-within.js';
 
 /**
  * The node-redis connection Tributary works with: a standalone client (`createClient`) or a
@@ -105,8 +107,12 @@ export interface Commander {
   /**
    * Opens a dedicated connection of the same kind (`duplicate()` + `connect()`), for blocking
    * reads that must not hold up the shared connection. Close it with {@link Commander.close}.
+   * @param options.timeoutMs - give up (and drop the new connection) if it is not ready by then:
+   *   a server that accepts connections but does not answer would otherwise hold `connect()`
+   *   forever (node-redis bounds the TCP connect, not the handshake that follows)
+   * @throws TimeoutError when `timeoutMs` passes first
    */
-  duplicate(): Promise<Commander>;
+  duplicate(options?: { timeoutMs?: number }): Promise<Commander>;
   /** Closes the connection. Only call it on connections from {@link Commander.duplicate}. */
   close(): Promise<void>;
   /** Drops the connection at once, rejecting pending commands. Only for {@link Commander.duplicate} connections. */
@@ -161,13 +167,19 @@ export function toCommander(client: RedisClientLike): Commander {
         return send<T>(keys[0], ['EVAL', script.source, ...tail], options);
       }
     },
-    async duplicate() {
+    async duplicate(options) {
       const copy = client.duplicate();
       copy.on('error', () => {
         // Reconnects are handled by the reconnect strategy; without a listener node-redis
         // would crash the process on a socket error of this private connection.
       });
-      await copy.connect();
+      const connected = copy.connect();
+      if (options?.timeoutMs === undefined) await connected;
+      else if (!(await settlesWithin(connected, options.timeoutMs))) {
+        connected.catch(() => undefined); // rejected by the destroy below: nobody waits for it now
+        copy.destroy();
+        throw new TimeoutError(`new connection not ready within ${options.timeoutMs} ms`, { data: { timeoutMs: options.timeoutMs } });
+      } else await connected;
       return toCommander(copy);
     },
     async close() {

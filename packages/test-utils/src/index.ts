@@ -14,3 +14,4 @@ export {
   type StartRedisClusterOptions,
 } from './redis-cluster.js';
 export { spawnScript, type ChildExit, type ChildScript, type SpawnScriptOptions } from './child-script.js';
+export { startTcpProxy, type ProxiedConnection, type TcpProxy } from './tcp-proxy.js';
