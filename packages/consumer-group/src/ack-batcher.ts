@@ -63,7 +63,8 @@ export class AckBatcher {
    * a pause after an error), which may take long. While it is, held acks go out within
    * {@link HOLD_FOR_READER_MS}. While it is not, they wait for the read with no timer: the loop
    * sends it as soon as the batch in hand is started (a timer armed and cleared on every read
-   * cost about 6 µs of CPU per message at 5k messages/s, one per read).
+   * was a good part of the worker's CPU per message at low rates, where each read brings a few:
+   * see Worker.sendReads).
    */
   readerWaiting(waiting: boolean): void {
     this.waiting = waiting;

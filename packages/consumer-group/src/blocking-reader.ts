@@ -4,7 +4,7 @@ import { ClosedError, type Commander, settlesUnlessAborted, settlesWithin, Timeo
 export const BLOCK_TIMEOUT_MARGIN_MS = 10_000;
 
 /** How long a new reader connection may take to be ready when one is replaced (see BlockingReader.reopen). */
-export const REOPEN_TIMEOUT_MS = 10_000;
+const REOPEN_TIMEOUT_MS = 10_000;
 
 /** How long a polite close of a reader may take before the connection is dropped. */
 const CLOSE_GRACE_MS = 500;

@@ -140,7 +140,9 @@ export function toCommander(client: RedisClientLike): Commander {
   // the client with each mapping built in, made once, send without per-call options.
   const viewSend = (typeMapping: object): { cluster: ClusterSend; standalone: StandaloneSend } | undefined => {
     const view = client.withTypeMapping?.(typeMapping) as { sendCommand: (...args: unknown[]) => Promise<unknown> } | undefined;
-    if (!view) return undefined;
+    // A wrapped client (a Proxy, a patched sendCommand: tracing, tests) must see every command:
+    // only a view that sends through the very same function is used.
+    if (!view || view.sendCommand !== client.sendCommand) return undefined;
     const bound = view.sendCommand.bind(view);
     return { cluster: bound as ClusterSend, standalone: bound as StandaloneSend };
   };

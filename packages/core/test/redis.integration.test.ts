@@ -173,6 +173,27 @@ describe('toCommander on standalone clients', () => {
     expect(() => decodeMessageBytes(topic, id.toString(), fields)).toThrow(expect.objectContaining({ reason: 'deleted' }));
   });
 
+  test('a client wrapped in a Proxy (tracing, tests) sees every command Commander sends, with any options', async () => {
+    const real = await client(3);
+    const seen: string[] = [];
+    const wrapped = new Proxy(real, {
+      get(target, property, receiver) {
+        if (property !== 'sendCommand') return Reflect.get(target, property, receiver) as unknown;
+        return (args: string[], options?: object) => {
+          seen.push(args[0]!);
+          return target.sendCommand(args, options);
+        };
+      },
+    });
+    const commander = toCommander(wrapped);
+    const key = `{${uniqueName('wrapped')}}`;
+    await commander.send(key, ['XADD', key, '1-1', 'type', 'a']);
+    await commander.send(key, ['XLEN', key], { bytes: true });
+    await commander.send(key, ['XRANGE', key, '-', '+'], { timeoutMs: 1000 });
+    await commander.sendPlain(key, ['EXISTS', key]);
+    expect(seen).toEqual(['XADD', 'XLEN', 'XRANGE', 'EXISTS']);
+  });
+
   test('asCommander accepts a client or a Commander', async () => {
     const raw = await client(2);
     const commander = toCommander(raw);
