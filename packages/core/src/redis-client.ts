@@ -138,19 +138,18 @@ export function toCommander(client: RedisClientLike): Commander {
   // Options given per call make node-redis merge them on a slow path: about 5 µs of CPU per
   // command (measured one command per round trip), the cost of a read at low rates. Views of
   // the client with each mapping built in, made once, send without per-call options.
-  const viewSend = (typeMapping: object): { cluster: ClusterSend; standalone: StandaloneSend } | undefined => {
+  const viewOf = (typeMapping: object): ((...args: unknown[]) => Promise<unknown>) | undefined => {
     const view = client.withTypeMapping?.(typeMapping) as { sendCommand: (...args: unknown[]) => Promise<unknown> } | undefined;
     // A wrapped client (a Proxy, a patched sendCommand: tracing, tests) must see every command:
     // only a view that sends through the very same function is used.
     if (!view || view.sendCommand !== client.sendCommand) return undefined;
-    const bound = view.sendCommand.bind(view);
-    return { cluster: bound as ClusterSend, standalone: bound as StandaloneSend };
+    return view.sendCommand.bind(view);
   };
-  const rawView = viewSend(RAW_TYPE_MAPPING);
-  const bytesView = viewSend(BYTES_TYPE_MAPPING);
+  const rawView = viewOf(RAW_TYPE_MAPPING);
+  const bytesView = viewOf(BYTES_TYPE_MAPPING);
   const send = <T>(key: string | undefined, args: readonly string[], options?: RedisCommandOptions): Promise<T> => {
     const view = options?.timeoutMs !== undefined || options?.signal ? undefined : options?.bytes ? bytesView : rawView;
-    if (view) return (isCluster ? view.cluster(key, false, args as string[]) : view.standalone(args as string[])) as Promise<T>;
+    if (view) return (isCluster ? view(key, false, args) : view(args)) as Promise<T>;
     return (isCluster
       ? clusterSend(key, false, args as string[], commandOptions(options))
       : standaloneSend(args as string[], commandOptions(options))) as Promise<T>;
@@ -176,12 +175,17 @@ export function toCommander(client: RedisClientLike): Commander {
         // would crash the process on a socket error of this private connection.
       });
       const connected = copy.connect();
-      if (options?.timeoutMs === undefined) await connected;
-      else if (!(await settlesWithin(connected, options.timeoutMs))) {
+      const timeoutMs = options?.timeoutMs;
+      try {
+        if (timeoutMs !== undefined && !(await settlesWithin(connected, timeoutMs))) {
+          throw new TimeoutError(`new connection not ready within ${timeoutMs} ms`, { data: { timeoutMs } });
+        }
+        await connected;
+      } catch (error) {
         connected.catch(() => undefined); // rejected by the destroy below: nobody waits for it now
-        copy.destroy();
-        throw new TimeoutError(`new connection not ready within ${options.timeoutMs} ms`, { data: { timeoutMs: options.timeoutMs } });
-      } else await connected;
+        if (copy.isOpen) copy.destroy(); // a copy left behind would go on reconnecting
+        throw error;
+      }
       return toCommander(copy);
     },
     async close() {

@@ -2,6 +2,7 @@
 import { createClient, RESP_TYPES, TimeoutError as RedisTimeoutError } from 'redis';
 import { z } from 'zod';
 import {
+  ErrorCode,
   InvalidArgumentError,
   asCommander,
   NoGroupError,
@@ -217,6 +218,27 @@ describe('toCommander on standalone clients', () => {
     expect(copy.client.isOpen).toBe(false);
     expect(commander.client.isOpen).toBe(true);
     await copy.close(); // closing twice is harmless
+  });
+
+  test('duplicate({ timeoutMs }) gives up on a server that accepts but does not answer, and drops the new connection', async () => {
+    const commander = toCommander(await client(3));
+    const connections = async () => String(await commander.send(undefined, ['CLIENT', 'LIST'])).trim().split('\n').length;
+    const before = await connections();
+    // Frozen: the kernel still completes the TCP connect, but the handshake after it gets no reply.
+    server.signal('SIGSTOP');
+    let outcome: unknown;
+    const t0 = Date.now();
+    try {
+      outcome = await commander.duplicate({ timeoutMs: 300 }).then(() => 'connected', (error: unknown) => error);
+    } finally {
+      server.signal('SIGCONT');
+    }
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(outcome).toMatchObject({ code: ErrorCode.Timeout });
+    // The copy was dropped, not left reconnecting: the server ends up with what it had.
+    await waitFor(async () => (await connections()) === before);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await connections()).toBe(before);
   });
 });
 
